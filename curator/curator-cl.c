@@ -1,0 +1,1 @@
+/* curator-cl.c: being written. */

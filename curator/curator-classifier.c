@@ -1,0 +1,1 @@
+/* curator-classifier.c: being written. */

@@ -1,0 +1,1 @@
+/* curator-features.c: being written. */

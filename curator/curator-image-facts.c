@@ -1,0 +1,1 @@
+/* curator-image-facts.c: being written. */

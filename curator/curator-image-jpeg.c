@@ -1,0 +1,1 @@
+/* curator-image-jpeg.c: being written. */

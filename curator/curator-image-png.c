@@ -1,0 +1,1 @@
+/* curator-image-png.c: being written. */

@@ -1,0 +1,1 @@
+/* curator-image.c: being written. */

@@ -1,0 +1,1 @@
+/* curator-index.c: being written. */

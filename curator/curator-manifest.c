@@ -1,0 +1,1 @@
+/* curator-manifest.c: being written. */

@@ -1,0 +1,1 @@
+/* curator-db-schema.c: being written. */

@@ -1,0 +1,1 @@
+/* curator-db.c: being written. */

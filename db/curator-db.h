@@ -1,0 +1,247 @@
+/* curator-db.h: the project file.
+ *
+ * A project is one SQLite file. db/ owns every line of SQL in the tree: the
+ * schema and its migrations, prepared statements, and the append-only event log
+ * from which a sample's current label always follows. Nothing here knows about
+ * images or models; callers hand in plain values.
+ *
+ * Threading: a CuratorDb is used from one thread at a time. Other processes may
+ * hold the same file open (WAL mode, busy timeout); a lock that does not clear
+ * in time is reported as CURATOR_ERROR_BUSY.
+ *
+ * Ownership: structs returned by _get_/_list_ functions belong to the caller
+ * and are freed with the matching _free (a GPtrArray from _list_ owns its
+ * elements: g_ptr_array_unref frees them). */
+#pragma once
+
+#include <glib.h>
+
+#include "curator-error.h"
+
+G_BEGIN_DECLS
+
+/* Version of the schema this program writes. A file with a higher
+ * PRAGMA user_version is refused with CURATOR_ERROR_DB_TOO_NEW. */
+#define CURATOR_DB_SCHEMA_VERSION 1
+
+typedef struct _CuratorDb CuratorDb;
+
+typedef enum {
+  CURATOR_SAMPLE_OK,
+  CURATOR_SAMPLE_CORRUPT,  /* could not be read or decoded; reason says why */
+  CURATOR_SAMPLE_MISSING,  /* was indexed once, has vanished since; kept with its history */
+} CuratorSampleStatus;
+
+const char *curator_sample_status_to_string (CuratorSampleStatus status);
+/* Returns FALSE for an unknown name. */
+gboolean    curator_sample_status_from_string (const char *name, CuratorSampleStatus *out);
+
+/* Who made a decision. */
+typedef enum {
+  CURATOR_ACTOR_HUMAN,  /* a person in the GUI */
+  CURATOR_ACTOR_CLI,    /* a person or script through the command line */
+  CURATOR_ACTOR_MODEL,  /* self-training */
+} CuratorActor;
+
+const char *curator_actor_to_string (CuratorActor actor);
+
+/* What a decision does. Every row of the event log is one of these. */
+typedef enum {
+  CURATOR_ACTION_RELABEL,  /* new label chosen by hand */
+  CURATOR_ACTION_ACCEPT,   /* the suggestion (pseudo-label) accepted */
+  CURATOR_ACTION_CONFIRM,  /* given label confirmed: "not an error", verified */
+  CURATOR_ACTION_EXCLUDE,  /* left out of training and export */
+  CURATOR_ACTION_RESTORE,  /* an excluded sample brought back */
+  CURATOR_ACTION_UNDO,     /* reverts the event named in `reverts` */
+} CuratorAction;
+
+const char *curator_action_to_string (CuratorAction action);
+gboolean    curator_action_from_string (const char *name, CuratorAction *out);
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* Opens (and with @create, creates) the project at @path. An older schema is
+ * first copied to "@path.bak-vN" (N = old version), then upgraded one step per
+ * version, each step in its own transaction that also writes the new version.
+ * A newer schema is refused, never touched. WAL mode, foreign keys on, a busy
+ * timeout so that concurrent writers wait instead of failing.
+ * A missing file without @create is CURATOR_ERROR_NOT_FOUND. */
+CuratorDb *curator_db_open  (const char  *path,
+                             gboolean     create,
+                             GError     **error);
+void       curator_db_close (CuratorDb   *db);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDb, curator_db_close)
+
+const char *curator_db_get_path           (CuratorDb *db);
+int         curator_db_get_schema_version (CuratorDb *db);
+
+/* Transactions. begin is BEGIN IMMEDIATE (takes the write lock up front, so a
+ * batch never fails half way on a lock). Calls that write open their own
+ * transaction when none is open, and join the open one otherwise. */
+gboolean curator_db_begin    (CuratorDb *db, GError **error);
+gboolean curator_db_commit   (CuratorDb *db, GError **error);
+void     curator_db_rollback (CuratorDb *db);
+
+/* Runs PRAGMA integrity_check and foreign_key_check; FALSE with the first
+ * problem in @error. */
+gboolean curator_db_check_integrity (CuratorDb *db, GError **error);
+
+/* ---- project settings (key/value) --------------------------------------- */
+
+/* Keys in use: "root" (absolute dataset root), "manifest" (absolute path of
+ * the manifest last indexed, if any), "created", "program_version". */
+char    *curator_db_dup_setting (CuratorDb *db, const char *key);  /* NULL if unset */
+gboolean curator_db_set_setting (CuratorDb *db, const char *key, const char *value, GError **error);
+
+/* ---- classes ------------------------------------------------------------ */
+
+typedef struct {
+  gint64  id;
+  char   *name;
+  int     position;   /* order in lists and hotkeys; 0-based, new classes go last */
+  char   *hotkey;     /* may be NULL */
+  char   *colour;     /* "#rrggbb", may be NULL */
+  gint64  n_given;    /* OK samples whose given label is this class */
+  gint64  n_current;  /* OK, not excluded samples whose current label is this class */
+} CuratorDbClass;
+
+void curator_db_class_free (CuratorDbClass *klass);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbClass, curator_db_class_free)
+
+/* Returns the id of the class called @name, creating it when absent. */
+gint64     curator_db_ensure_class  (CuratorDb *db, const char *name, GError **error);
+/* 0 when there is no such class. */
+gint64     curator_db_lookup_class  (CuratorDb *db, const char *name);
+/* (transfer full) array of CuratorDbClass, ordered by position. */
+GPtrArray *curator_db_list_classes  (CuratorDb *db, GError **error);
+
+/* ---- samples ------------------------------------------------------------ */
+
+typedef struct {
+  gint64  id;
+  char   *path;           /* relative to the dataset root, '/' separated */
+  char   *file_hash;      /* hex digest of the file's bytes */
+  char   *pixel_hash;     /* hex digest of the decoded 8-bit RGB pixels + size */
+  guint64 phash;          /* 64-bit perceptual hash */
+  gint64  n_bytes;
+  gint64  mtime_us;       /* file modification time, microseconds since the epoch */
+  int     width, height, channels;
+  char   *format;         /* "png", "jpeg", or NULL when unknown */
+  CuratorSampleStatus status;
+  char   *reason;         /* why corrupt or missing; NULL when OK */
+
+  /* image statistics, all on 0..255 luma unless said otherwise */
+  double  luma_p05, luma_p50, luma_p95;
+  double  contrast;       /* standard deviation of luma */
+  double  entropy;        /* Shannon entropy of the luma histogram, bits */
+  double  blur;           /* variance of the Laplacian; low = blurry */
+  gboolean is_grey;       /* stored with colour channels but every pixel has R=G=B */
+
+  gint64  given_label;    /* class id; 0 = unlabelled */
+  gint64  current_label;  /* class id; 0 = unlabelled. Always what the events say. */
+  char   *label_source;   /* "given", "human" or "pseudo" */
+  gboolean verified;      /* a person confirmed or chose the current label */
+  gboolean excluded;
+  char   *split;          /* split the source already had ("train", "test"...), or NULL */
+  gint64  indexed_us;     /* when the file was last read */
+} CuratorDbSample;
+
+CuratorDbSample *curator_db_sample_new  (void);
+void             curator_db_sample_free (CuratorDbSample *sample);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbSample, curator_db_sample_free)
+
+/* Inserts a sample by path or updates the one with that path: every file
+ * field (hashes, size, stats, status, reason, given label, split) is replaced;
+ * decisions are kept, and the current label is re-derived from the events
+ * (a new given label shows through unless a decision overrides it).
+ * Sets sample->id. */
+gboolean curator_db_put_sample (CuratorDb *db, CuratorDbSample *sample, GError **error);
+
+/* Marks a sample missing with @reason; nothing else about it changes. */
+gboolean curator_db_mark_missing (CuratorDb *db, gint64 sample_id, const char *reason, GError **error);
+
+/* NULL with CURATOR_ERROR_NOT_FOUND when absent. */
+CuratorDbSample *curator_db_get_sample         (CuratorDb *db, gint64 id, GError **error);
+CuratorDbSample *curator_db_get_sample_by_path (CuratorDb *db, const char *path, GError **error);
+
+typedef struct {
+  gint64   class_id;      /* current label; 0 = any, -1 = unlabelled only */
+  int      status;        /* a CuratorSampleStatus, or -1 for any */
+  gboolean only_included; /* leave out excluded samples */
+} CuratorDbSampleFilter;
+
+#define CURATOR_DB_SAMPLE_FILTER_ALL ((CuratorDbSampleFilter) { 0, -1, FALSE })
+
+/* (transfer full) array of CuratorDbSample ordered by id. @filter may be NULL. */
+GPtrArray *curator_db_list_samples (CuratorDb *db, const CuratorDbSampleFilter *filter, GError **error);
+
+/* Counts of samples per (current label, status): fills @out with rows of
+ * CuratorDbCount. */
+typedef struct {
+  gint64 class_id;        /* 0 = unlabelled */
+  CuratorSampleStatus status;
+  gint64 n_samples;
+  gint64 n_excluded;
+} CuratorDbCount;
+
+GArray *curator_db_count_samples (CuratorDb *db, GError **error);
+
+/* ---- thumbnails (cache keyed by pixel hash) ------------------------------ */
+
+gboolean curator_db_put_thumbnail (CuratorDb    *db,
+                                   const char   *pixel_hash,
+                                   const char   *format,  /* "png" or "jpeg" */
+                                   int           width,
+                                   int           height,
+                                   GBytes       *data,
+                                   GError      **error);
+/* NULL (no error) when not cached. @format may be NULL. */
+GBytes  *curator_db_get_thumbnail (CuratorDb    *db,
+                                   const char   *pixel_hash,
+                                   char        **format,
+                                   GError      **error);
+gboolean curator_db_has_thumbnail (CuratorDb *db, const char *pixel_hash);
+
+/* ---- decisions (the event log) ------------------------------------------ */
+
+typedef struct {
+  gint64        id;
+  gint64        sample_id;
+  CuratorAction action;
+  gint64        old_label;  /* class id or 0 */
+  gint64        new_label;  /* class id or 0 */
+  CuratorActor  actor;
+  gint64        run_id;     /* 0 when not from an analysis run */
+  gint64        time_us;
+  char         *note;       /* may be NULL */
+  gint64        reverts;    /* for UNDO: the event it reverts; else 0 */
+} CuratorDbEvent;
+
+void curator_db_event_free (CuratorDbEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbEvent, curator_db_event_free)
+
+/* Appends a decision and updates the sample's derived state (current label,
+ * label source, verified, excluded) in the same transaction. @new_label is
+ * used by RELABEL and ACCEPT, ignored otherwise. Returns the event id, or 0
+ * with @error (NOT_FOUND for an unknown sample or class, INVALID for an
+ * action that makes no sense, such as RESTORE of a sample not excluded). */
+gint64 curator_db_record_decision (CuratorDb     *db,
+                                   gint64         sample_id,
+                                   CuratorAction  action,
+                                   gint64         new_label,
+                                   CuratorActor   actor,
+                                   gint64         run_id,
+                                   const char    *note,
+                                   GError       **error);
+
+/* Reverts the most recent decision that is not an undo and not yet reverted,
+ * by appending an UNDO event. Returns the id of the reverted event, 0 when
+ * there is nothing to undo (no error), or -1 with @error. */
+gint64 curator_db_undo (CuratorDb *db, CuratorActor actor, GError **error);
+/* Reverts the most recent UNDO that is itself not reverted (redo). Same returns. */
+gint64 curator_db_redo (CuratorDb *db, CuratorActor actor, GError **error);
+
+/* (transfer full) array of CuratorDbEvent, oldest first. @sample_id 0 = all. */
+GPtrArray *curator_db_list_events (CuratorDb *db, gint64 sample_id, GError **error);
+
+G_END_DECLS
