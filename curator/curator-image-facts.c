@@ -1,1 +1,457 @@
-/* curator-image-facts.c: being written. */
+/* curator-image-facts.c: everything the index keeps about one image file.
+ *
+ * One read, one decode, then hashes, statistics and a thumbnail. The decode
+ * is full size up to FACTS_FULL_MAX_PIXELS (the pixel hash wants every
+ * pixel, and a small decode is cheap); a larger JPEG is decoded at the DCT
+ * scale that still serves the thumbnail.
+ *
+ * The luma statistics and the perceptual hash are measured on the thumbnail
+ * raster (longest side <= CURATOR_THUMB_MAX_PX), not on the decode: that is
+ * far cheaper for large files, and it makes the numbers mean the same for a
+ * 300 px and a 3000 px picture of the same scene (the Laplacian's variance,
+ * for one, depends strongly on the scale it is taken at). The grey test runs
+ * over the whole decoded raster, where a single coloured pixel still counts.
+ *
+ * Error messages do not name the file: the caller knows it and records the
+ * reason against the sample. */
+#include "curator-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "curator-error.h"
+#include "curator-image.h"
+#include "curator-image-private.h"
+
+#define FACTS_FULL_MAX_PIXELS (1000 * 1000)
+/* Thumbnails this small or smaller are stored losslessly. */
+#define THUMB_PNG_MAX_PX 64
+#define THUMB_JPEG_QUALITY 90
+#define GREY_TOLERANCE 2
+#define PHASH_SIZE 32
+#define PHASH_BLOCK 8
+
+void
+curator_image_facts_free (CuratorImageFacts *facts)
+{
+  if (facts == NULL)
+    return;
+  g_free (facts->file_hash);
+  g_free (facts->pixel_hash);
+  g_clear_pointer (&facts->thumb, g_bytes_unref);
+  g_free (facts->thumb_format);
+  g_free (facts);
+}
+
+/* ---- hashes ---------------------------------------------------------------- */
+
+static void
+put_u32_le (guint8  *out,
+            guint32  value)
+{
+  out[0] = (guint8) value;
+  out[1] = (guint8) (value >> 8);
+  out[2] = (guint8) (value >> 16);
+  out[3] = (guint8) (value >> 24);
+}
+
+/* SHA-256 over width and height (u32 little-endian) and the RGB bytes. A
+ * raster decoded at scale M/8 gets a prefix first whose leading 0xffffffff
+ * would read as a width no full-size raster can have, so the two kinds can
+ * never hash the same input. */
+static char *
+pixel_hash (const CuratorRgb *image,
+            int               scale_num)
+{
+  CuratorSha256 sha;
+  guint8 header[8];
+
+  _curator_sha256_init (&sha, TRUE);
+
+  if (scale_num != _CURATOR_JPEG_SCALE_DENOM)
+    {
+      static const guint8 tag[13] = { 0xff, 0xff, 0xff, 0xff, 'd', 'c', 't', '-', 's', 'c', 'a', 'l', 'e' };
+      guint8 scale[8];
+
+      put_u32_le (scale, (guint32) scale_num);
+      put_u32_le (scale + 4, _CURATOR_JPEG_SCALE_DENOM);
+      _curator_sha256_update (&sha, tag, sizeof tag);
+      _curator_sha256_update (&sha, scale, sizeof scale);
+    }
+  put_u32_le (header, (guint32) image->width);
+  put_u32_le (header + 4, (guint32) image->height);
+  _curator_sha256_update (&sha, header, sizeof header);
+  _curator_sha256_update (&sha, image->pixels, (gsize) image->width * image->height * 3);
+  return _curator_sha256_finish_hex (&sha);
+}
+
+/* ---- perceptual hash --------------------------------------------------------
+ *
+ * The DCT hash of phash.org: a 32x32 grey version, its 2D DCT-II, the 8x8
+ * lowest frequencies without row and column 0 (which carry the mean and the
+ * coarsest gradients that brightness and contrast changes disturb), one bit
+ * per coefficient above their median. Only rows 1..8 of the transform are
+ * ever needed, so the table holds just those. */
+
+typedef struct {
+  double cos[PHASH_BLOCK][PHASH_SIZE];
+} PhashTable;
+
+static const PhashTable *
+phash_table (void)
+{
+  static PhashTable table;
+  static gsize ready = 0;
+
+  if (g_once_init_enter (&ready))
+    {
+      for (int k = 0; k < PHASH_BLOCK; k++)
+        for (int x = 0; x < PHASH_SIZE; x++)
+          table.cos[k][x] = cos (G_PI * (2 * x + 1) * (k + 1) / (2.0 * PHASH_SIZE));
+      g_once_init_leave (&ready, 1);
+    }
+  return &table;
+}
+
+static int
+compare_double (const void *a,
+                const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static guint64
+phash_of_luma (const guint8 *luma,
+               int           width,
+               int           height)
+{
+  const PhashTable *t = phash_table ();
+  guint8 small[PHASH_SIZE * PHASH_SIZE];
+  double rows[PHASH_SIZE][PHASH_BLOCK];
+  double coeff[PHASH_BLOCK * PHASH_BLOCK], sorted[PHASH_BLOCK * PHASH_BLOCK];
+  double median;
+  guint64 hash = 0;
+
+  _curator_resize_u8 (luma, width, height, 1, small, PHASH_SIZE, PHASH_SIZE);
+
+  /* Along each row, then down each of the 8 kept columns. */
+  for (int y = 0; y < PHASH_SIZE; y++)
+    for (int v = 0; v < PHASH_BLOCK; v++)
+      {
+        double sum = 0;
+
+        for (int x = 0; x < PHASH_SIZE; x++)
+          sum += t->cos[v][x] * small[y * PHASH_SIZE + x];
+        rows[y][v] = sum;
+      }
+  for (int u = 0; u < PHASH_BLOCK; u++)
+    for (int v = 0; v < PHASH_BLOCK; v++)
+      {
+        double sum = 0;
+
+        for (int y = 0; y < PHASH_SIZE; y++)
+          sum += t->cos[u][y] * rows[y][v];
+        coeff[u * PHASH_BLOCK + v] = sum;
+      }
+
+  memcpy (sorted, coeff, sizeof sorted);
+  qsort (sorted, G_N_ELEMENTS (sorted), sizeof sorted[0], compare_double);
+  median = (sorted[31] + sorted[32]) / 2;
+  for (int i = 0; i < PHASH_BLOCK * PHASH_BLOCK; i++)
+    if (coeff[i] > median)
+      hash |= G_GUINT64_CONSTANT (1) << i;
+  return hash;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+/* Rec. 601 luma in 8.8 fixed point; exact (R=G=B=v gives v). */
+static inline guint8
+luma_of (const guint8 *rgb)
+{
+  return (guint8) ((77u * rgb[0] + 150u * rgb[1] + 29u * rgb[2] + 128u) >> 8);
+}
+
+static gboolean
+raster_is_grey (const CuratorRgb *image)
+{
+  const guint8 *p = image->pixels;
+  gsize n = (gsize) image->width * image->height;
+
+  /* Stops at the first coloured pixel, so colour photos cost next to nothing. */
+  for (gsize i = 0; i < n; i++, p += 3)
+    if (ABS (p[0] - p[1]) > GREY_TOLERANCE
+        || ABS (p[1] - p[2]) > GREY_TOLERANCE
+        || ABS (p[0] - p[2]) > GREY_TOLERANCE)
+      return FALSE;
+  return TRUE;
+}
+
+static double
+histogram_percentile (const guint64 histogram[256],
+                      guint64       n,
+                      double        fraction)
+{
+  /* The smallest value at or below which @fraction of the pixels lie. */
+  double want = fraction * (double) n;
+  guint64 cumulative = 0;
+
+  for (int v = 0; v < 256; v++)
+    {
+      cumulative += histogram[v];
+      if ((double) cumulative >= want && cumulative > 0)
+        return v;
+    }
+  return 255;
+}
+
+/* Fills the luma statistics of @facts from @luma and returns nothing; the
+ * Laplacian is taken over interior pixels only (none when a side < 3). */
+static void
+luma_statistics (CuratorImageFacts *facts,
+                 const guint8      *luma,
+                 int                width,
+                 int                height)
+{
+  guint64 histogram[256] = { 0 };
+  guint64 n = (guint64) width * height;
+  double mean = 0, variance = 0, entropy = 0;
+
+  for (guint64 i = 0; i < n; i++)
+    histogram[luma[i]]++;
+
+  for (int v = 0; v < 256; v++)
+    mean += (double) v * histogram[v];
+  mean /= n;
+  for (int v = 0; v < 256; v++)
+    {
+      double p = (double) histogram[v] / n;
+
+      variance += (v - mean) * (v - mean) * histogram[v];
+      if (histogram[v] > 0)
+        entropy -= p * log2 (p);
+    }
+  facts->contrast = sqrt (variance / n);
+  /* -0.0 from a single-valued histogram reads oddly in a report. */
+  facts->entropy = entropy > 0 ? entropy : 0;
+  facts->luma_p05 = histogram_percentile (histogram, n, 0.05);
+  facts->luma_p50 = histogram_percentile (histogram, n, 0.50);
+  facts->luma_p95 = histogram_percentile (histogram, n, 0.95);
+
+  facts->blur = 0;
+  if (width >= 3 && height >= 3)
+    {
+      gint64 sum = 0, sum_sq = 0, count = (gint64) (width - 2) * (height - 2);
+
+      for (int y = 1; y < height - 1; y++)
+        {
+          const guint8 *row = luma + (gsize) y * width;
+          const guint8 *up = row - width, *down = row + width;
+
+          for (int x = 1; x < width - 1; x++)
+            {
+              int lap = 4 * row[x] - row[x - 1] - row[x + 1] - up[x] - down[x];
+
+              sum += lap;
+              sum_sq += (gint64) lap * lap;
+            }
+        }
+      /* In integers first: a flat image gives exactly 0, not rounding noise. */
+      facts->blur = (double) (sum_sq * count - sum * sum) / ((double) count * count);
+    }
+}
+
+/* ---- thumbnail ------------------------------------------------------------ */
+
+static void
+thumb_size (int  width,
+            int  height,
+            int *thumb_width,
+            int *thumb_height)
+{
+  int longest = MAX (width, height);
+
+  if (longest <= CURATOR_THUMB_MAX_PX)
+    {
+      *thumb_width = width;
+      *thumb_height = height;
+      return;
+    }
+  *thumb_width = (int) MAX (1, ((gint64) width * CURATOR_THUMB_MAX_PX + longest / 2) / longest);
+  *thumb_height = (int) MAX (1, ((gint64) height * CURATOR_THUMB_MAX_PX + longest / 2) / longest);
+}
+
+/* ---- putting it together ---------------------------------------------------- */
+
+CuratorImageFacts *
+curator_image_facts_from_bytes (const guint8  *data,
+                                gsize          n_bytes,
+                                GError       **error)
+{
+  g_autoptr (CuratorImageFacts) facts = NULL;
+  g_autoptr (CuratorRgb) image = NULL;
+  g_autoptr (CuratorRgb) thumb_owned = NULL;
+  g_autofree guint8 *luma = NULL;
+  const CuratorRgb *thumb;
+  CuratorImageInfo info;
+  int scale_num, thumb_w, thumb_h;
+  gsize n_thumb;
+
+  g_return_val_if_fail (data != NULL || n_bytes == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  image = _curator_image_decode_scaled (data, n_bytes, CURATOR_THUMB_MAX_PX,
+                                        FACTS_FULL_MAX_PIXELS, &info, &scale_num, error);
+  if (image == NULL)
+    return NULL;
+
+  facts = g_new0 (CuratorImageFacts, 1);
+  facts->info = info;
+  facts->file_hash = _curator_sha256_hex (data, n_bytes);
+  facts->pixel_hash = pixel_hash (image, scale_num);
+  facts->is_grey = raster_is_grey (image);
+
+  /* From the full-size facts, so a scaled decode gives the same thumbnail
+   * size as a full one would; never larger than the picture. */
+  thumb_size (info.width, info.height, &thumb_w, &thumb_h);
+  if (thumb_w == image->width && thumb_h == image->height)
+    thumb = image;
+  else
+    thumb = thumb_owned = curator_rgb_resize (image, thumb_w, thumb_h);
+  facts->thumb_width = thumb_w;
+  facts->thumb_height = thumb_h;
+
+  n_thumb = (gsize) thumb_w * thumb_h;
+  luma = g_malloc (n_thumb);
+  for (gsize i = 0; i < n_thumb; i++)
+    luma[i] = luma_of (thumb->pixels + 3 * i);
+  luma_statistics (facts, luma, thumb_w, thumb_h);
+  facts->phash = phash_of_luma (luma, thumb_w, thumb_h);
+
+  if (thumb_w <= THUMB_PNG_MAX_PX && thumb_h <= THUMB_PNG_MAX_PX)
+    {
+      facts->thumb = curator_image_encode_png (thumb, error);
+      facts->thumb_format = g_strdup ("png");
+    }
+  else
+    {
+      facts->thumb = curator_image_encode_jpeg (thumb, THUMB_JPEG_QUALITY, error);
+      facts->thumb_format = g_strdup ("jpeg");
+    }
+  if (facts->thumb == NULL)
+    return NULL;
+
+  return g_steal_pointer (&facts);
+}
+
+/* Reads all of @fd (a regular file of @size bytes); a file that shrank
+ * meanwhile gives what is there. */
+static guint8 *
+read_all (int       fd,
+          gsize     size,
+          gsize    *n_read,
+          GError  **error)
+{
+  g_autofree guint8 *buffer = g_try_malloc (size);
+  gsize done = 0;
+
+  if (buffer == NULL)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_IO,
+                   "not enough memory to read %" G_GSIZE_FORMAT " bytes", size);
+      return NULL;
+    }
+  while (done < size)
+    {
+      ssize_t n = read (fd, buffer + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_IO,
+                       "cannot read file: %s", g_strerror (saved_errno));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      done += (gsize) n;
+    }
+  *n_read = done;
+  return g_steal_pointer (&buffer);
+}
+
+CuratorImageFacts *
+curator_image_facts_from_file (const char  *path,
+                               GError     **error)
+{
+  g_autofree guint8 *data = NULL;
+  struct stat st;
+  gsize n_bytes = 0;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+   * writer. It changes nothing for the regular files we go on to read. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, CURATOR_ERROR,
+                   saved_errno == ENOENT ? CURATOR_ERROR_NOT_FOUND : CURATOR_ERROR_IO,
+                   "cannot open file: %s", g_strerror (saved_errno));
+      return NULL;
+    }
+
+  if (fstat (fd, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_IO,
+                   "cannot read file: %s", g_strerror (saved_errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error_literal (error, CURATOR_ERROR, CURATOR_ERROR_IO,
+                           S_ISDIR (st.st_mode) ? "is a directory, not a file"
+                           : S_ISFIFO (st.st_mode) ? "is a FIFO, not a regular file"
+                           : "not a regular file");
+      return NULL;
+    }
+  if (st.st_size > CURATOR_IMAGE_MAX_FILE_BYTES)
+    {
+      close (fd);
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_IO,
+                   "file is larger than %d MiB",
+                   (int) (CURATOR_IMAGE_MAX_FILE_BYTES / (1024 * 1024)));
+      return NULL;
+    }
+  if (st.st_size == 0)
+    {
+      close (fd);
+      g_set_error_literal (error, CURATOR_ERROR, CURATOR_ERROR_CORRUPT_IMAGE, "file is empty");
+      return NULL;
+    }
+
+  data = read_all (fd, (gsize) st.st_size, &n_bytes, error);
+  close (fd);
+  if (data == NULL)
+    return NULL;
+
+  return curator_image_facts_from_bytes (data, n_bytes, error);
+}

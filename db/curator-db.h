@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 
 /* Version of the schema this program writes. A file with a higher
  * PRAGMA user_version is refused with CURATOR_ERROR_DB_TOO_NEW. */
-#define CURATOR_DB_SCHEMA_VERSION 1
+#define CURATOR_DB_SCHEMA_VERSION 2
 
 typedef struct _CuratorDb CuratorDb;
 
@@ -44,6 +44,7 @@ typedef enum {
 } CuratorActor;
 
 const char *curator_actor_to_string (CuratorActor actor);
+gboolean    curator_actor_from_string (const char *name, CuratorActor *out);
 
 /* What a decision does. Every row of the event log is one of these. */
 typedef enum {
@@ -65,7 +66,9 @@ gboolean    curator_action_from_string (const char *name, CuratorAction *out);
  * version, each step in its own transaction that also writes the new version.
  * A newer schema is refused, never touched. WAL mode, foreign keys on, a busy
  * timeout so that concurrent writers wait instead of failing.
- * A missing file without @create is CURATOR_ERROR_NOT_FOUND. */
+ * A missing file without @create is CURATOR_ERROR_NOT_FOUND. A file that is
+ * not an SQLite database, or one that holds tables but is not a Curator
+ * project, is CURATOR_ERROR_INVALID and is left untouched. */
 CuratorDb *curator_db_open  (const char  *path,
                              gboolean     create,
                              GError     **error);
@@ -77,13 +80,19 @@ int         curator_db_get_schema_version (CuratorDb *db);
 
 /* Transactions. begin is BEGIN IMMEDIATE (takes the write lock up front, so a
  * batch never fails half way on a lock). Calls that write open their own
- * transaction when none is open, and join the open one otherwise. */
+ * transaction when none is open, and join the open one otherwise.
+ * Nested begin/commit pairs are savepoints inside the one transaction: a
+ * nested rollback undoes only what was done since its begin, the outermost
+ * rollback undoes everything. If SQLite itself abandons the transaction (disk
+ * full, I/O error), every later call inside it fails until the outermost
+ * commit or rollback. */
 gboolean curator_db_begin    (CuratorDb *db, GError **error);
 gboolean curator_db_commit   (CuratorDb *db, GError **error);
 void     curator_db_rollback (CuratorDb *db);
 
-/* Runs PRAGMA integrity_check and foreign_key_check; FALSE with the first
- * problem in @error. */
+/* Runs PRAGMA integrity_check and foreign_key_check, and checks that every
+ * sample's current label, label source, verified and excluded flags are what
+ * its events say; FALSE with the first problem in @error. */
 gboolean curator_db_check_integrity (CuratorDb *db, GError **error);
 
 /* ---- project settings (key/value) --------------------------------------- */
@@ -91,6 +100,7 @@ gboolean curator_db_check_integrity (CuratorDb *db, GError **error);
 /* Keys in use: "root" (absolute dataset root), "manifest" (absolute path of
  * the manifest last indexed, if any), "created", "program_version". */
 char    *curator_db_dup_setting (CuratorDb *db, const char *key);  /* NULL if unset */
+/* A NULL @value removes the setting. */
 gboolean curator_db_set_setting (CuratorDb *db, const char *key, const char *value, GError **error);
 
 /* ---- classes ------------------------------------------------------------ */
@@ -223,8 +233,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbEvent, curator_db_event_free)
 /* Appends a decision and updates the sample's derived state (current label,
  * label source, verified, excluded) in the same transaction. @new_label is
  * used by RELABEL and ACCEPT, ignored otherwise. Returns the event id, or 0
- * with @error (NOT_FOUND for an unknown sample or class, INVALID for an
- * action that makes no sense, such as RESTORE of a sample not excluded). */
+ * with @error (NOT_FOUND for an unknown sample, class or run; INVALID for an
+ * action that makes no sense: RELABEL to the current label, CONFIRM of an
+ * unlabelled sample, EXCLUDE of an excluded or RESTORE of an included one).
+ *
+ * The derived state is the replay of the sample's active events (an event is
+ * active unless an active UNDO reverts it) over its given label:
+ *   RELABEL  label = new, source "human", verified
+ *   ACCEPT   label = new, source "pseudo", verified unless the actor is MODEL
+ *   CONFIRM  source "human", verified; it confirms the label current when it
+ *            was made (stored as its new_label) and lapses if the given label
+ *            has changed underneath since
+ *   EXCLUDE / RESTORE  excluded on / off */
 gint64 curator_db_record_decision (CuratorDb     *db,
                                    gint64         sample_id,
                                    CuratorAction  action,
@@ -236,12 +256,115 @@ gint64 curator_db_record_decision (CuratorDb     *db,
 
 /* Reverts the most recent decision that is not an undo and not yet reverted,
  * by appending an UNDO event. Returns the id of the reverted event, 0 when
- * there is nothing to undo (no error), or -1 with @error. */
+ * there is nothing to undo (no error), or -1 with @error. The log is shared:
+ * this undoes the latest decision of any sample, made by anyone. */
 gint64 curator_db_undo (CuratorDb *db, CuratorActor actor, GError **error);
-/* Reverts the most recent UNDO that is itself not reverted (redo). Same returns. */
+/* Reverts the most recent active UNDO of a decision (redo), by appending an
+ * UNDO of that UNDO. As in any editor, a new decision made after an undo ends
+ * what can be redone: then this returns 0. Same returns as undo. */
 gint64 curator_db_redo (CuratorDb *db, CuratorActor actor, GError **error);
 
 /* (transfer full) array of CuratorDbEvent, oldest first. @sample_id 0 = all. */
 GPtrArray *curator_db_list_events (CuratorDb *db, gint64 sample_id, GError **error);
+
+/* ---- analysis runs (schema 2) -------------------------------------------- */
+
+/* A run's status: "running", "done", "failed" or "cancelled". */
+typedef struct {
+  gint64  id;
+  gint64  started_us;
+  gint64  finished_us;    /* 0 while running */
+  char   *status;
+  gint64 *class_ids;      /* the classes, in the order probability vectors follow */
+  int     n_classes;
+  char   *params_json;    /* JSON texts, each may be NULL */
+  char   *versions_json;
+  char   *timings_json;
+  char   *metrics_json;
+} CuratorDbRun;
+
+void curator_db_run_free (CuratorDbRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbRun, curator_db_run_free)
+
+/* Starts a run over @n_classes classes (each must exist: NOT_FOUND
+ * otherwise). The JSON texts may be NULL; text that is not valid JSON is
+ * INVALID. Returns the run id, or 0 with @error. */
+gint64   curator_db_begin_run  (CuratorDb     *db,
+                                const gint64  *class_ids,
+                                int            n_classes,
+                                const char    *params_json,
+                                const char    *versions_json,
+                                GError       **error);
+/* Ends a running run with @status "done", "failed" or "cancelled". NOT_FOUND
+ * for an unknown run, INVALID for one already finished. */
+gboolean curator_db_finish_run (CuratorDb     *db,
+                                gint64         run_id,
+                                const char    *status,
+                                const char    *timings_json,
+                                const char    *metrics_json,
+                                GError       **error);
+/* @run_id 0 = the latest run with status "done". NULL with NOT_FOUND when
+ * there is none. */
+CuratorDbRun *curator_db_get_run   (CuratorDb *db, gint64 run_id, GError **error);
+/* (transfer full) array of CuratorDbRun, oldest first. */
+GPtrArray    *curator_db_list_runs (CuratorDb *db, GError **error);
+
+/* One sample's scores in one run. */
+typedef struct {
+  gint64   run_id;
+  gint64   sample_id;
+  float   *probs;                 /* n_probs out-of-sample probabilities, in the
+                                   * order of the run's class_ids; NULL when 0 */
+  int      n_probs;               /* 0 or the run's n_classes */
+  gint64   predicted_label;       /* class id, 0 = none */
+  double   p_label;               /* probability of the sample's label at run time */
+  gint64   suggested_label;       /* class id, 0 = no suggestion */
+  double   suggestion_confidence;
+  double   label_quality;
+  guint32  issues;                /* bit flags; their meaning belongs to the caller */
+  double   outlier_score;
+  gint64   duplicate_group;       /* 0 = none */
+  char    *reason;                /* may be NULL */
+} CuratorDbScore;
+
+CuratorDbScore *curator_db_score_new  (void);
+void            curator_db_score_free (CuratorDbScore *score);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbScore, curator_db_score_free)
+
+/* Writes (or replaces) @n_scores scores of @run_id in one transaction, joining
+ * an open one. score->run_id is ignored. NOT_FOUND for an unknown run;
+ * INVALID when n_probs is neither 0 nor the run's number of classes. */
+gboolean        curator_db_put_scores (CuratorDb       *db,
+                                       gint64           run_id,
+                                       CuratorDbScore **scores,
+                                       guint            n_scores,
+                                       GError         **error);
+/* (transfer full) array of CuratorDbScore ordered by sample id. */
+GPtrArray      *curator_db_list_scores (CuratorDb *db, gint64 run_id, GError **error);
+/* NULL with NOT_FOUND when the sample has no score in that run. */
+CuratorDbScore *curator_db_get_score   (CuratorDb *db, gint64 run_id, gint64 sample_id, GError **error);
+
+/* ---- feature cache (schema 2), keyed by extractor and pixel hash --------- */
+
+/* @extractor_key names the extractor and every parameter that changes its
+ * output; the blob is opaque to db/. */
+gboolean curator_db_put_features    (CuratorDb  *db,
+                                     const char *extractor_key,
+                                     const char *pixel_hash,
+                                     GBytes     *features,
+                                     GError    **error);
+/* NULL when absent (a database failure is logged and also gives NULL). */
+GBytes  *curator_db_get_features    (CuratorDb *db, const char *extractor_key, const char *pixel_hash);
+gboolean curator_db_has_features    (CuratorDb *db, const char *extractor_key, const char *pixel_hash);
+/* Drops every cached vector of @extractor_key. */
+gboolean curator_db_delete_features (CuratorDb *db, const char *extractor_key, GError **error);
+
+/* ---- learned models (schema 2): small blobs by key, e.g. a k-means
+ * dictionary ---------------------------------------------------------------- */
+
+gboolean curator_db_put_model    (CuratorDb *db, const char *key, GBytes *data, GError **error);
+/* NULL (no error) when absent. @created_us may be NULL. */
+GBytes  *curator_db_get_model    (CuratorDb *db, const char *key, gint64 *created_us, GError **error);
+gboolean curator_db_delete_model (CuratorDb *db, const char *key, GError **error);
 
 G_END_DECLS

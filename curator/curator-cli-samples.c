@@ -1,0 +1,580 @@
+/* curator-cli-samples.c: the commands about samples and decisions:
+ * ls, show, relabel, confirm, exclude, restore, undo, redo, history.
+ * Every decision goes through the event log in db/; nothing here writes a
+ * label any other way. */
+#include "curator-config.h"
+
+#include <string.h>
+
+#include "curator-cli-private.h"
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_double (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
+
+static void
+add_bool (JsonBuilder *b, const char *name, gboolean value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, value);
+}
+
+static char *
+format_time (gint64 time_us)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local (time_us / G_USEC_PER_SEC);
+
+  return t != NULL ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+JsonNode *
+cli_event_to_json (const CuratorDbEvent *e, GHashTable *names)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *when = format_time (e->time_us);
+
+  json_builder_begin_object (b);
+  add_int (b, "id", e->id);
+  add_int (b, "sample", e->sample_id);
+  add_string (b, "action", curator_action_to_string (e->action));
+  add_string (b, "old_label", cli_class_name (names, e->old_label));
+  add_string (b, "new_label", cli_class_name (names, e->new_label));
+  add_string (b, "actor", curator_actor_to_string (e->actor));
+  if (e->run_id > 0)
+    add_int (b, "run", e->run_id);
+  add_string (b, "time", when);
+  add_string (b, "note", e->note);
+  if (e->reverts > 0)
+    add_int (b, "reverts", e->reverts);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+print_event (const CuratorDbEvent *e, GHashTable *names)
+{
+  g_autofree char *when = format_time (e->time_us);
+  const char *old_name = cli_class_name (names, e->old_label);
+  const char *new_name = cli_class_name (names, e->new_label);
+
+  g_print ("  #%" G_GINT64_FORMAT "  %s  sample %" G_GINT64_FORMAT "  %-8s", e->id, when,
+           e->sample_id, curator_action_to_string (e->action));
+  if (e->action == CURATOR_ACTION_UNDO)
+    g_print (" reverts #%" G_GINT64_FORMAT, e->reverts);
+  if (old_name != NULL || new_name != NULL)
+    g_print (" %s -> %s", old_name ? old_name : "(none)", new_name ? new_name : "(none)");
+  g_print ("  by %s%s%s\n", curator_actor_to_string (e->actor), e->note ? ": " : "", e->note ? e->note : "");
+}
+
+/* Begins a JSON object with the sample's fields and leaves it open, so that
+ * callers can add members (history, scores) before ending it. */
+static void
+build_sample (JsonBuilder *b, const CuratorDbSample *s, GHashTable *names)
+{
+  g_autofree char *phash = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", s->phash);
+
+  json_builder_begin_object (b);
+  add_int (b, "id", s->id);
+  add_string (b, "file", s->path);
+  add_string (b, "status", curator_sample_status_to_string (s->status));
+  add_string (b, "reason", s->reason);
+  add_string (b, "label", cli_class_name (names, s->current_label));
+  add_string (b, "given_label", cli_class_name (names, s->given_label));
+  add_string (b, "label_source", s->label_source);
+  add_bool (b, "verified", s->verified);
+  add_bool (b, "excluded", s->excluded);
+  add_string (b, "split", s->split);
+  add_string (b, "format", s->format);
+  add_int (b, "width", s->width);
+  add_int (b, "height", s->height);
+  add_int (b, "channels", s->channels);
+  add_int (b, "bytes", s->n_bytes);
+  add_string (b, "file_hash", s->file_hash);
+  add_string (b, "pixel_hash", s->pixel_hash);
+  add_string (b, "phash", s->pixel_hash != NULL ? phash : NULL);
+  json_builder_set_member_name (b, "stats");
+  if (s->status == CURATOR_SAMPLE_OK || s->pixel_hash != NULL)
+    {
+      json_builder_begin_object (b);
+      add_double (b, "luma_p05", s->luma_p05);
+      add_double (b, "luma_p50", s->luma_p50);
+      add_double (b, "luma_p95", s->luma_p95);
+      add_double (b, "contrast", s->contrast);
+      add_double (b, "entropy", s->entropy);
+      add_double (b, "blur", s->blur);
+      add_bool (b, "is_grey", s->is_grey);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
+}
+
+/* ---- ls ------------------------------------------------------------------ */
+
+int
+cli_cmd_ls (int argc, char **argv)
+{
+  g_autofree char *class_name = NULL;
+  g_autofree char *status_name = NULL;
+  const GOptionEntry entries[] = {
+    { "class", 'c', 0, G_OPTION_ARG_STRING, &class_name, "Only samples whose current label is CLASS "
+      "(\"-\" for unlabelled)", "CLASS" },
+    { "status", 's', 0, G_OPTION_ARG_STRING, &status_name, "Only samples with STATUS: ok, corrupt, missing", "STATUS" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- list samples");
+  CliCommon common = { 0 };
+  g_autoptr(CuratorDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) samples = NULL;
+  g_autoptr(GHashTable) names = NULL;
+  CuratorDbSampleFilter filter = CURATOR_DB_SAMPLE_FILTER_ALL;
+  int code = CLI_EXIT_OK;
+
+  if (!cli_parse (context, entries, &common, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (argc != 1)
+    {
+      code = cli_usage (context, "ls takes options only");
+      goto out;
+    }
+  if (status_name != NULL)
+    {
+      CuratorSampleStatus status;
+
+      if (!curator_sample_status_from_string (status_name, &status))
+        {
+          code = cli_usage (context, "unknown status '%s' (ok, corrupt, missing)", status_name);
+          goto out;
+        }
+      filter.status = status;
+    }
+  db = cli_open_project (&common, FALSE, &code);
+  if (db == NULL)
+    goto out;
+  if (class_name != NULL)
+    {
+      filter.class_id = strcmp (class_name, "-") == 0 ? -1 : curator_db_lookup_class (db, class_name);
+      if (filter.class_id == 0)
+        {
+          g_printerr ("curator: no class called '%s' (see `curator classes`)\n", class_name);
+          code = CLI_EXIT_NOT_FOUND;
+          goto out;
+        }
+    }
+  names = cli_class_names (db, &error);
+  samples = names != NULL ? curator_db_list_samples (db, &filter, &error) : NULL;
+  if (samples == NULL)
+    {
+      code = cli_fail (error);
+      goto out;
+    }
+
+  if (common.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < samples->len; i++)
+        {
+          const CuratorDbSample *s = g_ptr_array_index (samples, i);
+
+          build_sample (b, s, names);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      node = json_builder_get_root (b);
+      cli_print_json (node);
+      goto out;
+    }
+
+  for (guint i = 0; i < samples->len; i++)
+    {
+      const CuratorDbSample *s = g_ptr_array_index (samples, i);
+      const char *label = cli_class_name (names, s->current_label);
+
+      g_print ("%8" G_GINT64_FORMAT "  %-16s %-8s %s%s\n", s->id, label ? label : "-",
+               curator_sample_status_to_string (s->status), s->path, s->excluded ? "  [excluded]" : "");
+    }
+
+out:
+  cli_common_clear (&common);
+  return code;
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+int
+cli_cmd_show (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("SAMPLE - everything known about a sample (by id or path)");
+  CliCommon common = { 0 };
+  g_autoptr(CuratorDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDbSample) s = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GHashTable) names = NULL;
+  int code = CLI_EXIT_OK;
+
+  if (!cli_parse (context, NULL, &common, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (argc != 2)
+    {
+      code = cli_usage (context, "show needs one sample id or path");
+      goto out;
+    }
+  db = cli_open_project (&common, FALSE, &code);
+  if (db == NULL)
+    goto out;
+  s = cli_find_sample (db, argv[1], &code);
+  if (s == NULL)
+    goto out;
+  names = cli_class_names (db, &error);
+  events = names != NULL ? curator_db_list_events (db, s->id, &error) : NULL;
+  if (events == NULL)
+    {
+      code = cli_fail (error);
+      goto out;
+    }
+
+  if (common.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
+
+      build_sample (b, s, names);
+      json_builder_set_member_name (b, "history");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < events->len; i++)
+        json_builder_add_value (b, cli_event_to_json (g_ptr_array_index (events, i), names));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      node = json_builder_get_root (b);
+      cli_print_json (node);
+      goto out;
+    }
+
+  {
+    const char *label = cli_class_name (names, s->current_label);
+    const char *given = cli_class_name (names, s->given_label);
+
+    g_print ("Sample   %" G_GINT64_FORMAT "\n", s->id);
+    g_print ("File     %s\n", s->path);
+    g_print ("Status   %s%s%s\n", curator_sample_status_to_string (s->status),
+             s->reason ? ": " : "", s->reason ? s->reason : "");
+    g_print ("Label    %s (%s%s)%s\n", label ? label : "(unlabelled)", s->label_source,
+             s->verified ? ", verified" : "", s->excluded ? "  EXCLUDED" : "");
+    g_print ("Given    %s\n", given ? given : "(unlabelled)");
+    if (s->split != NULL)
+      g_print ("Split    %s\n", s->split);
+    if (s->pixel_hash != NULL)
+      {
+        g_print ("Image    %s %dx%d, %d channel%s, %" G_GINT64_FORMAT " bytes\n",
+                 s->format ? s->format : "?", s->width, s->height, s->channels,
+                 s->channels == 1 ? "" : "s", s->n_bytes);
+        g_print ("Luma     p05 %.0f  p50 %.0f  p95 %.0f  contrast %.1f  entropy %.2f bits  blur %.1f%s\n",
+                 s->luma_p05, s->luma_p50, s->luma_p95, s->contrast, s->entropy, s->blur,
+                 s->is_grey ? "  (grey stored as colour)" : "");
+        g_print ("Hashes   file %.16s…  pixels %.16s…  perceptual %016" G_GINT64_MODIFIER "x\n",
+                 s->file_hash ? s->file_hash : "", s->pixel_hash, s->phash);
+      }
+    g_print ("History  %s\n", events->len == 0 ? "(no decisions)" : "");
+    for (guint i = 0; i < events->len; i++)
+      print_event (g_ptr_array_index (events, i), names);
+  }
+
+out:
+  cli_common_clear (&common);
+  return code;
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+/* Records @action for every sample named in argv[1..n_samples] in one
+ * transaction: either all are recorded or none. */
+static int
+decide (CliCommon *common, char **samples, int n_samples, CuratorAction action,
+        const char *class_name, const char *note)
+{
+  g_autoptr(CuratorDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 label = 0;
+  int code = CLI_EXIT_OK;
+
+  db = cli_open_project (common, FALSE, &code);
+  if (db == NULL)
+    return code;
+  if (class_name != NULL)
+    {
+      label = curator_db_lookup_class (db, class_name);
+      if (label == 0)
+        {
+          g_printerr ("curator: no class called '%s' (see `curator classes`)\n", class_name);
+          return CLI_EXIT_NOT_FOUND;
+        }
+    }
+  if (!curator_db_begin (db, &error))
+    return cli_fail (error);
+  for (int i = 0; i < n_samples; i++)
+    {
+      g_autoptr(CuratorDbSample) s = cli_find_sample (db, samples[i], &code);
+      gint64 event;
+
+      if (s == NULL)
+        {
+          curator_db_rollback (db);
+          return code;
+        }
+      event = curator_db_record_decision (db, s->id, action, label, CURATOR_ACTOR_CLI, 0, note, &error);
+      if (event <= 0)
+        {
+          g_prefix_error (&error, "sample %" G_GINT64_FORMAT " (%s): ", s->id, s->path);
+          curator_db_rollback (db);
+          return cli_fail (error);
+        }
+      g_array_append_val (events, event);
+    }
+  if (!curator_db_commit (db, &error))
+    return cli_fail (error);
+
+  if (common->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "events");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < events->len; i++)
+        json_builder_add_int_value (b, g_array_index (events, gint64, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      node = json_builder_get_root (b);
+      cli_print_json (node);
+    }
+  else
+    g_print ("%s: %d sample%s\n", curator_action_to_string (action), n_samples, n_samples == 1 ? "" : "s");
+  return CLI_EXIT_OK;
+}
+
+static int
+decision_command (int argc, char **argv, CuratorAction action, const char *parameter, const char *summary)
+{
+  g_autofree char *note = NULL;
+  const GOptionEntry entries[] = {
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, "A note kept with the decision", "TEXT" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter);
+  CliCommon common = { 0 };
+  int code;
+  int n_fixed = action == CURATOR_ACTION_RELABEL ? 1 : 0;
+
+  g_option_context_set_summary (context, summary);
+  if (!cli_parse (context, entries, &common, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (argc < 2 + n_fixed)
+    code = cli_usage (context, "%s needs %s", curator_action_to_string (action),
+                      n_fixed ? "one or more samples and a class" : "one or more samples");
+  else
+    code = decide (&common, argv + 1, argc - 1 - n_fixed, action,
+                   n_fixed ? argv[argc - 1] : NULL, note);
+  cli_common_clear (&common);
+  return code;
+}
+
+int
+cli_cmd_relabel (int argc, char **argv)
+{
+  return decision_command (argc, argv, CURATOR_ACTION_RELABEL, "SAMPLE... CLASS",
+                           "Give the samples (ids or paths) the label CLASS, verified by you.");
+}
+
+int
+cli_cmd_confirm (int argc, char **argv)
+{
+  return decision_command (argc, argv, CURATOR_ACTION_CONFIRM, "SAMPLE...",
+                           "Confirm the samples' current labels are right: they are not flagged again\n"
+                           "unless their scores change markedly.");
+}
+
+int
+cli_cmd_exclude (int argc, char **argv)
+{
+  return decision_command (argc, argv, CURATOR_ACTION_EXCLUDE, "SAMPLE...",
+                           "Leave the samples out of training and export.");
+}
+
+int
+cli_cmd_restore (int argc, char **argv)
+{
+  return decision_command (argc, argv, CURATOR_ACTION_RESTORE, "SAMPLE...",
+                           "Bring excluded samples back.");
+}
+
+static int
+undo_redo (int argc, char **argv, gboolean redo)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (redo ? "- re-apply the last undone decision"
+                                                                 : "- revert the last decision");
+  CliCommon common = { 0 };
+  g_autoptr(CuratorDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GHashTable) names = NULL;
+  gint64 reverted;
+  int code = CLI_EXIT_OK;
+
+  if (!cli_parse (context, NULL, &common, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (argc != 1)
+    {
+      code = cli_usage (context, "%s takes no arguments", redo ? "redo" : "undo");
+      goto out;
+    }
+  db = cli_open_project (&common, FALSE, &code);
+  if (db == NULL)
+    goto out;
+  reverted = redo ? curator_db_redo (db, CURATOR_ACTOR_CLI, &error)
+                  : curator_db_undo (db, CURATOR_ACTOR_CLI, &error);
+  if (reverted < 0)
+    {
+      code = cli_fail (error);
+      goto out;
+    }
+  if (reverted == 0)
+    {
+      if (common.json)
+        g_print ("{ \"reverted\" : null }\n");
+      else
+        g_print ("Nothing to %s\n", redo ? "redo" : "undo");
+      goto out;
+    }
+  names = cli_class_names (db, &error);
+  events = names != NULL ? curator_db_list_events (db, 0, &error) : NULL;
+  if (events == NULL)
+    {
+      code = cli_fail (error);
+      goto out;
+    }
+  for (guint i = 0; i < events->len; i++)
+    {
+      CuratorDbEvent *e = g_ptr_array_index (events, i);
+
+      if (e->id != reverted)
+        continue;
+      if (common.json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonNode) node = NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "reverted");
+          json_builder_add_value (b, cli_event_to_json (e, names));
+          json_builder_end_object (b);
+          node = json_builder_get_root (b);
+          cli_print_json (node);
+        }
+      else
+        {
+          g_print ("%s:\n", redo ? "Redone (reverted the undo)" : "Undone");
+          print_event (e, names);
+        }
+    }
+
+out:
+  cli_common_clear (&common);
+  return code;
+}
+
+int
+cli_cmd_undo (int argc, char **argv)
+{
+  return undo_redo (argc, argv, FALSE);
+}
+
+int
+cli_cmd_redo (int argc, char **argv)
+{
+  return undo_redo (argc, argv, TRUE);
+}
+
+int
+cli_cmd_history (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("[SAMPLE] - the decision log, oldest first");
+  CliCommon common = { 0 };
+  g_autoptr(CuratorDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GHashTable) names = NULL;
+  gint64 sample_id = 0;
+  int code = CLI_EXIT_OK;
+
+  if (!cli_parse (context, NULL, &common, &argc, &argv))
+    return CLI_EXIT_USAGE;
+  if (argc > 2)
+    {
+      code = cli_usage (context, "history takes at most one sample");
+      goto out;
+    }
+  db = cli_open_project (&common, FALSE, &code);
+  if (db == NULL)
+    goto out;
+  if (argc == 2)
+    {
+      g_autoptr(CuratorDbSample) s = cli_find_sample (db, argv[1], &code);
+
+      if (s == NULL)
+        goto out;
+      sample_id = s->id;
+    }
+  names = cli_class_names (db, &error);
+  events = names != NULL ? curator_db_list_events (db, sample_id, &error) : NULL;
+  if (events == NULL)
+    {
+      code = cli_fail (error);
+      goto out;
+    }
+  if (common.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < events->len; i++)
+        json_builder_add_value (b, cli_event_to_json (g_ptr_array_index (events, i), names));
+      json_builder_end_array (b);
+      node = json_builder_get_root (b);
+      cli_print_json (node);
+    }
+  else
+    for (guint i = 0; i < events->len; i++)
+      print_event (g_ptr_array_index (events, i), names);
+
+out:
+  cli_common_clear (&common);
+  return code;
+}
