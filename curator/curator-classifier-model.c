@@ -68,16 +68,17 @@ _curator_progress_cancelled (_CuratorProgress *progress, GError **error)
                            "Training was cancelled");
       return TRUE;
     }
-  return FALSE;
+  return g_atomic_int_get (&progress->failed) != 0;
 }
 
 void
-_curator_progress_advance (_CuratorProgress *progress, double units)
+_curator_progress_advance (_CuratorProgress *progress, double units, const char *message)
 {
+  g_mutex_lock (&progress->lock);
   progress->done += units;
   if (progress->func != NULL && progress->total > 0)
-    progress->func (MIN (1.0, progress->done / progress->total), progress->message,
-                    progress->data);
+    progress->func (MIN (1.0, progress->done / progress->total), message, progress->data);
+  g_mutex_unlock (&progress->lock);
 }
 
 /* ---- the model ---- */
@@ -362,6 +363,7 @@ _curator_model_train (const _CuratorTrainOptions *options,
                       const guint32              *rows,
                       gsize                       n_rows,
                       _CuratorProgress           *progress,
+                      const char                 *label,
                       GError                    **error)
 {
   g_autoptr(_CuratorModel) model = NULL;
@@ -502,7 +504,7 @@ _curator_model_train (const _CuratorTrainOptions *options,
             }
         }
       if (ok)
-        _curator_progress_advance (progress, (double) n_rows);
+        _curator_progress_advance (progress, (double) n_rows, label);
     }
 
   epoch_plan_clear (&plan);

@@ -94,29 +94,35 @@ typedef struct {
   guint64  seed;
 } _CuratorTrainOptions;
 
-/* Progress and cancellation, shared by every model of one run. Work is
- * counted in row-epochs; @done rises towards @total. */
+/* Progress and cancellation, shared by every model of one run and by the
+ * worker threads. Work is counted in row-epochs; @done rises towards @total.
+ * @failed stops the other workers once one has failed. */
 typedef struct {
   GCancellable       *cancellable;
   CuratorProgressFunc func;
   gpointer            data;
+  GMutex              lock;    /* guards done and the calls of func */
   double              done;
   double              total;
-  char                message[96];
+  gint                failed;  /* atomic */
 } _CuratorProgress;
 
-/* Sets CURATOR_ERROR_CANCELLED and returns TRUE when the run was cancelled. */
+/* Sets CURATOR_ERROR_CANCELLED and returns TRUE when the run was cancelled
+ * (or, with no error set, when another worker failed). */
 gboolean _curator_progress_cancelled (_CuratorProgress *progress, GError **error);
-void     _curator_progress_advance   (_CuratorProgress *progress, double units);
+void     _curator_progress_advance   (_CuratorProgress *progress, double units,
+                                      const char *message);
 
 typedef struct _CuratorModel _CuratorModel;
 
-/* Trains on @rows (their labels must be >= 0). */
+/* Trains on @rows (their labels must be >= 0); @label names the model in
+ * progress messages. */
 _CuratorModel *_curator_model_train  (const _CuratorTrainOptions *options,
                                       const _CuratorDataView     *view,
                                       const guint32              *rows,
                                       gsize                       n_rows,
                                       _CuratorProgress           *progress,
+                                      const char                 *label,
                                       GError                    **error);
 /* Writes @n_rows x n_classes logits; with flips, the mean of the logits of
  * the image and of its mirror. (GEMM tiling may make a row's last bits depend

@@ -152,7 +152,7 @@ _curator_project_pca (const float      *features,
                        "use fewer projection dimensions", r);
           return FALSE;
         }
-      _curator_progress_advance (progress, 1.0);
+      _curator_progress_advance (progress, (double) n_samples, "projecting features");
     }
 
   for (gsize i = 0; i < d * r; i++)
@@ -170,7 +170,7 @@ _curator_project_pca (const float      *features,
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) n_samples, (int) r,
                    (int) d, 1.0f, features_flip, (int) d, pf, (int) r, 0.0f, out_flip, (int) r);
     }
-  _curator_progress_advance (progress, 1.0);
+  _curator_progress_advance (progress, (double) n_samples, "projecting features");
 
   *projected_out = g_steal_pointer (&out);
   if (projected_flip_out != NULL)

@@ -1,31 +1,31 @@
 /* curator-classifier.c: K-fold cross-validated, calibrated, out-of-sample
  * class probabilities (the contract is in curator-classifier.h).
  *
- * Per repeat and fold f:
- *   1. training part T = labelled samples outside f; held-out = samples in f;
- *   2. standardisation statistics from T's features (and their mirrors);
- *   3. if the L2 strength is to be chosen or a temperature fitted: an inner
- *      split of T (by a seeded hash of sample indices) into T_in and V; one
- *      model per L2 candidate on T_in; the candidate with the lowest
- *      temperature-scaled NLL on V wins, and its temperature is the fold's;
- *   4. n_seeds models on all of T; their logits on the held-out samples (and
- *      on every unlabelled sample) are averaged, divided by the temperature
- *      and turned into probabilities.
- * Every decision in 1-4 reads labels of T only, so a held-out sample's label
- * cannot reach its own prediction. */
+ * Three phases, the first two spread over threads as independent jobs:
+ *   1. per repeat and fold f: the training part T (labelled samples outside
+ *      f), the held-out part (every sample of f) and standardisation
+ *      statistics from T's features and their mirrors;
+ *   2. per fold, L2 candidate and seed: one model trained on T, its logits
+ *      on the held-out samples and on every unlabelled sample;
+ *   3. in fold order: seeds averaged; for every held-out sample the L2
+ *      candidate and temperature that minimise the NLL of the fold's other
+ *      labelled samples; probabilities accumulated.
+ * Nothing in 1-3 reads a held-out sample's own label for its prediction. */
 #include "curator-config.h"
 
 #include <math.h>
 #include <string.h>
+#include <cblas.h>
 
 #include "curator-classifier-private.h"
 #include "curator-error.h"
 
+/* Probabilities of up to this many classes are computed without the heap. */
+#define CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK 64
+
 /* Purposes of the PRNG streams (see _curator_derive_seed). */
 enum {
   STREAM_FOLDS = 1,
-  STREAM_INNER_SPLIT,
-  STREAM_INNER_MODEL,
   STREAM_MODEL,
   STREAM_PROJECT,
 };
@@ -59,6 +59,14 @@ curator_model_kind_from_string (const char *name, CuratorModelKind *kind)
   return TRUE;
 }
 
+/* Measured on the practice set (10,000 CIFAR-10 images, 20% noise, the
+ * 3600-dimensional patch features; tests/bench/bench-classifier.c): an MLP
+ * with 256 hidden units, dropout 0.3 and two seeds per fold reaches 0.665
+ * out-of-sample accuracy against the true labels in about 28 CPU-seconds
+ * (logistic regression: 0.64). Six epochs are enough: more let the model
+ * learn the noisy labels and lower accuracy. The L2 strength changes the
+ * result by less than the seed does, so it is fixed here; choosing it from
+ * l2_grid (l2 = 0) costs one set of models per candidate. */
 void
 curator_classifier_params_init_default (CuratorClassifierParams *params)
 {
@@ -66,25 +74,25 @@ curator_classifier_params_init_default (CuratorClassifierParams *params)
 
   memset (params, 0, sizeof *params);
   params->model = CURATOR_MODEL_MLP;
-  params->hidden = 512;
-  params->dropout = 0.0;
+  params->hidden = 256;
+  params->dropout = 0.3;
   params->label_smoothing = 0.1;
   params->balance = TRUE;
   params->stratify = FALSE;
   params->n_folds = 5;
   params->n_repeats = 1;
-  params->n_seeds = 1;
-  params->epochs = 20;
+  params->n_seeds = 2;
+  params->epochs = 6;
   params->batch_size = 256;
   params->learning_rate = 1e-3;
-  params->l2 = 0.0;
+  params->l2 = 1e-3;
   params->n_grid = 3;
   params->l2_grid[0] = 1e-4;
   params->l2_grid[1] = 1e-3;
   params->l2_grid[2] = 1e-2;
-  params->inner_fraction = 0.2;
   params->project_dims = 0;
   params->calibrate = TRUE;
+  params->n_threads = 0;
   params->seed = 1;
 }
 
@@ -209,49 +217,6 @@ assign_folds (const CuratorClassifierParams *params,
     }
 }
 
-typedef struct {
-  guint64 key;
-  guint32 row;
-} KeyedRow;
-
-static int
-keyed_row_compare (gconstpointer a, gconstpointer b)
-{
-  const KeyedRow *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  return x->row < y->row ? -1 : (x->row > y->row ? 1 : 0);
-}
-
-static int
-row_compare (gconstpointer a, gconstpointer b)
-{
-  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
-  return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/* Splits @train into @inner_train and @inner_val (the first @n_val rows in an
- * order given by a seeded hash of the row index: no label read). */
-static void
-inner_split (const guint32 *train, gsize n_train, gsize n_val, guint64 seed,
-             guint32 *inner_train, guint32 *inner_val)
-{
-  g_autofree KeyedRow *keyed = g_new (KeyedRow, n_train);
-
-  for (gsize i = 0; i < n_train; i++)
-    {
-      keyed[i].row = train[i];
-      keyed[i].key = _curator_mix64 (seed ^ _curator_mix64 (train[i] + 1));
-    }
-  qsort (keyed, n_train, sizeof *keyed, keyed_row_compare);
-  for (gsize i = 0; i < n_val; i++)
-    inner_val[i] = keyed[i].row;
-  for (gsize i = n_val; i < n_train; i++)
-    inner_train[i - n_val] = keyed[i].row;
-  qsort (inner_val, n_val, sizeof (guint32), row_compare);
-  qsort (inner_train, n_train - n_val, sizeof (guint32), row_compare);
-}
-
 /* Mean and 1/sd per feature over @rows (and their mirrors), in double and in
  * row order. A feature that is constant on the rows gets inv_sd 0: it cannot
  * help, and dividing by its spread would blow up held-out noise. */
@@ -303,116 +268,234 @@ standardisation (const float   *features,
     }
 }
 
-/* ---- calibration ---- */
+/* ---- choosing L2 and temperature, leaving the sample out ---- */
 
-/* Mean NLL of @labels under softmax(beta * logits), in double. */
-static double
-scaled_nll (const float *logits, const int *labels, const guint32 *rows, gsize n_rows,
-            int n_classes, double beta)
-{
-  double total = 0.0;
-
-  for (gsize i = 0; i < n_rows; i++)
-    {
-      const float *z = logits + i * (gsize) n_classes;
-      double max = z[0], sum = 0.0;
-      for (int c = 1; c < n_classes; c++)
-        max = MAX (max, (double) z[c]);
-      for (int c = 0; c < n_classes; c++)
-        sum += exp (beta * (z[c] - max));
-      total += log (sum) - beta * (z[labels[rows[i]]] - max);
-    }
-  return n_rows > 0 ? total / (double) n_rows : 0.0;
-}
-
-/* The temperature T minimising the NLL of softmax(logits / T), T in
- * [0.05, 20]; golden-section search on log(1/T) (the NLL is convex in 1/T). */
-static double
-fit_temperature (const float *logits, const int *labels, const guint32 *rows, gsize n_rows,
-                 int n_classes, double *nll_out)
-{
-  const double phi = 0.6180339887498949;
-  double a = log (0.05), b = log (20.0);
-  double x1 = b - phi * (b - a), x2 = a + phi * (b - a);
-  double f1 = scaled_nll (logits, labels, rows, n_rows, n_classes, exp (x1));
-  double f2 = scaled_nll (logits, labels, rows, n_rows, n_classes, exp (x2));
-
-  for (int it = 0; it < 48; it++)
-    {
-      if (f1 <= f2)
-        {
-          b = x2;
-          x2 = x1;
-          f2 = f1;
-          x1 = b - phi * (b - a);
-          f1 = scaled_nll (logits, labels, rows, n_rows, n_classes, exp (x1));
-        }
-      else
-        {
-          a = x1;
-          x1 = x2;
-          f1 = f2;
-          x2 = a + phi * (b - a);
-          f2 = scaled_nll (logits, labels, rows, n_rows, n_classes, exp (x2));
-        }
-    }
-  double beta = exp (0.5 * (a + b));
-  if (nll_out != NULL)
-    *nll_out = scaled_nll (logits, labels, rows, n_rows, n_classes, beta);
-  return 1.0 / beta;
-}
+/* Candidate inverse temperatures beta = 1/T, log-spaced over [1/20, 1/0.05]
+ * (2.5% apart), refined by a parabola through the best three. */
+#define N_BETA 241
 
 static double
-logits_accuracy (const float *logits, const int *labels, const guint32 *rows, gsize n_rows,
-                 int n_classes)
+beta_at (int b, int n_beta)
 {
-  gsize right = 0;
-  for (gsize i = 0; i < n_rows; i++)
-    {
-      int predicted;
-      curator_classifier_argmax (logits + i * (gsize) n_classes, 1, n_classes, &predicted);
-      right += predicted == labels[rows[i]];
-    }
-  return n_rows > 0 ? (double) right / (double) n_rows : 0.0;
+  if (n_beta == 1)
+    return 1.0;
+  return exp (log (0.05) + (log (20.0) - log (0.05)) * b / (n_beta - 1));
 }
 
-/* probs += softmax(logits / T) row by row; count += 1. */
+/* Minimum of @f over the beta grid; writes the refined beta. */
+static double
+grid_minimum (const double *f, int n_beta, double *beta_out)
+{
+  int best = 0;
+
+  for (int b = 1; b < n_beta; b++)
+    if (f[b] < f[best])
+      best = b;
+  *beta_out = beta_at (best, n_beta);
+  if (best == 0 || best == n_beta - 1)
+    return f[best];
+
+  double fm = f[best - 1], f0 = f[best], fp = f[best + 1];
+  double curvature = fm - 2.0 * f0 + fp;
+  if (!(curvature > 0.0))
+    return f0;
+  double delta = 0.5 * (fm - fp) / curvature; /* in grid steps, within [-0.5, 0.5] */
+  double step = (log (20.0) - log (0.05)) / (n_beta - 1);
+  *beta_out = exp (log (*beta_out) + delta * step);
+  return f0 - 0.25 * (fm - fp) * delta;
+}
+
+/* log(sum exp(beta z)) - beta z[y] */
+static double
+row_nll (const float *z, int n_classes, int y, double beta)
+{
+  double max = z[0], sum = 0.0;
+  for (int c = 1; c < n_classes; c++)
+    max = MAX (max, (double) z[c]);
+  for (int c = 0; c < n_classes; c++)
+    sum += exp (beta * (z[c] - max));
+  return log (sum) - beta * (z[y] - max);
+}
+
+/* acc[row] += softmax(beta z); count[row]++ */
 static void
-accumulate_probs (const float *logits, const guint32 *rows, gsize n_rows, int n_classes,
-                  double temperature, double *acc, int *count)
+accumulate_row (const float *z, int n_classes, double beta, guint32 row, double *acc, int *count)
 {
-  g_autofree double *p = g_new (double, n_classes);
+  double max = z[0], sum = 0.0;
+  double p[CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK];
+  g_autofree double *heap = n_classes > CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK
+                            ? g_new (double, n_classes) : NULL;
+  double *q = heap != NULL ? heap : p;
 
-  for (gsize i = 0; i < n_rows; i++)
-    {
-      const float *z = logits + i * (gsize) n_classes;
-      double max = z[0], sum = 0.0;
-      for (int c = 1; c < n_classes; c++)
-        max = MAX (max, (double) z[c]);
-      for (int c = 0; c < n_classes; c++)
-        sum += p[c] = exp ((z[c] - max) / temperature);
-      for (int c = 0; c < n_classes; c++)
-        acc[(gsize) rows[i] * n_classes + c] += p[c] / sum;
-      count[rows[i]]++;
-    }
+  for (int c = 1; c < n_classes; c++)
+    max = MAX (max, (double) z[c]);
+  for (int c = 0; c < n_classes; c++)
+    sum += q[c] = exp (beta * (z[c] - max));
+  for (int c = 0; c < n_classes; c++)
+    acc[(gsize) row * n_classes + c] += q[c] / sum;
+  count[row]++;
 }
 
-/* ---- the cross-validation ---- */
+/* ---- the run: jobs over folds and models ---- */
 
 typedef struct {
-  const CuratorClassifierParams *params;
-  _CuratorDataView view;
-  gsize n_samples;
-  _CuratorProgress progress;
-  CuratorClassifierReport *report;
-  double grid_nll_sum[CURATOR_CLASSIFIER_MAX_GRID];
-  double grid_acc_sum[CURATOR_CLASSIFIER_MAX_GRID];
-  int    n_grid_folds;
-} Run;
+  int      repeat;
+  int      fold;
+  guint64  key;      /* names the fold in seed derivation */
+  guint32 *train;    /* labelled samples outside the fold */
+  gsize    n_train;
+  guint32 *held;     /* every sample of the fold */
+  gsize    n_held;
+  guint32 *unl;      /* unlabelled samples outside the fold */
+  gsize    n_unl;
+  float   *mean;
+  float   *inv_sd;
+  float  **logits;   /* per candidate and seed: (n_held + n_unl) x k */
+} FoldJob;
 
-static _CuratorTrainOptions
-train_options (const CuratorClassifierParams *params, double l2, guint64 seed)
+typedef struct _Run Run;
+typedef gboolean (*JobFunc) (Run *run, int job, GError **error);
+
+struct _Run {
+  const CuratorClassifierParams *params;
+  const float *x;
+  const float *x_flip;
+  gsize        d;
+  gsize        n_samples;
+  int          k;
+  const int   *labels;
+  const float *weights;
+  const int   *fold_of;       /* n_repeats x n_samples */
+  int          n_candidates;
+  FoldJob     *folds;         /* n_repeats x n_folds */
+  int          n_fold_jobs;
+  _CuratorProgress progress;
+  /* the job queue */
+  JobFunc      job_func;
+  int          n_jobs;
+  gint         next_job;      /* atomic */
+  GMutex       error_lock;
+  GError      *error;         /* the first failure */
+};
+
+static double
+candidate_l2 (const Run *run, int candidate)
 {
+  return run->params->l2 > 0.0 ? run->params->l2 : run->params->l2_grid[candidate];
+}
+
+static gpointer
+worker (gpointer data)
+{
+  Run *run = data;
+
+  for (;;)
+    {
+      GError *error = NULL;
+      int job = g_atomic_int_add (&run->next_job, 1);
+
+      if (job >= run->n_jobs || g_atomic_int_get (&run->progress.failed))
+        break;
+      if (!run->job_func (run, job, &error))
+        {
+          g_atomic_int_set (&run->progress.failed, 1);
+          g_mutex_lock (&run->error_lock);
+          if (run->error == NULL)
+            run->error = error;
+          else
+            g_clear_error (&error);
+          g_mutex_unlock (&run->error_lock);
+        }
+    }
+  return NULL;
+}
+
+/* Runs jobs 0..n_jobs-1 of @func on up to n_threads threads (the caller's
+ * included). Jobs write only their own outputs, so the order they run in
+ * does not matter. */
+static gboolean
+run_jobs (Run *run, int n_jobs, JobFunc func, GError **error)
+{
+  int n_threads = run->params->n_threads > 0 ? run->params->n_threads
+                                             : (int) g_get_num_processors ();
+  int n_workers = CLAMP (MIN (n_threads, n_jobs), 1, 64);
+  GThread *threads[64];
+
+  run->job_func = func;
+  run->n_jobs = n_jobs;
+  g_atomic_int_set (&run->next_job, 0);
+  for (int w = 1; w < n_workers; w++)
+    threads[w] = g_thread_new ("curator-classifier", worker, run);
+  worker (run);
+  for (int w = 1; w < n_workers; w++)
+    g_thread_join (threads[w]);
+
+  if (g_atomic_int_get (&run->progress.failed))
+    {
+      if (run->error != NULL)
+        g_propagate_error (error, g_steal_pointer (&run->error));
+      else
+        g_set_error_literal (error, CURATOR_ERROR, CURATOR_ERROR_FAILED, "Training failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Job: the fold's sample lists and standardisation. */
+static gboolean
+fold_setup_job (Run *run, int job, GError **error)
+{
+  FoldJob *fj = &run->folds[job];
+  const int *fold_of = run->fold_of + (gsize) fj->repeat * run->n_samples;
+
+  fj->train = g_new (guint32, run->n_samples);
+  fj->held = g_new (guint32, run->n_samples);
+  fj->unl = g_new (guint32, run->n_samples);
+  for (gsize i = 0; i < run->n_samples; i++)
+    {
+      if (fold_of[i] == fj->fold)
+        fj->held[fj->n_held++] = (guint32) i;
+      else if (run->labels[i] >= 0)
+        fj->train[fj->n_train++] = (guint32) i;
+      else
+        fj->unl[fj->n_unl++] = (guint32) i;
+    }
+  if (fj->n_train < 2)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                   "Fold %d has fewer than 2 labelled training samples; use fewer folds",
+                   fj->fold + 1);
+      return FALSE;
+    }
+  fj->mean = g_new (float, run->d);
+  fj->inv_sd = g_new (float, run->d);
+  standardisation (run->x, run->x_flip, run->d, fj->train, fj->n_train, fj->mean, fj->inv_sd);
+  fj->logits = g_new0 (float *, run->n_candidates * run->params->n_seeds);
+  return TRUE;
+}
+
+/* Job: one model (fold, candidate, seed), trained and applied. */
+static gboolean
+model_job (Run *run, int job, GError **error)
+{
+  const CuratorClassifierParams *params = run->params;
+  int per_fold = run->n_candidates * params->n_seeds;
+  FoldJob *fj = &run->folds[job / per_fold];
+  int candidate = (job % per_fold) / params->n_seeds;
+  int seed_index = job % params->n_seeds;
+  gsize k = (gsize) run->k;
+  _CuratorDataView view = {
+    .features = run->x,
+    .features_flip = run->x_flip,
+    .n_dims = run->d,
+    .n_classes = run->k,
+    .labels = run->labels,
+    .weights = run->weights,
+    .mean = fj->mean,
+    .inv_sd = fj->inv_sd,
+  };
+  /* Candidates share the seed: the same initialisation and batch order,
+   * so that they differ only in what is being compared. */
   _CuratorTrainOptions options = {
     .kind = params->model,
     .hidden = params->hidden,
@@ -422,144 +505,169 @@ train_options (const CuratorClassifierParams *params, double l2, guint64 seed)
     .epochs = params->epochs,
     .batch_size = params->batch_size,
     .learning_rate = params->learning_rate,
-    .l2 = l2,
-    .seed = seed,
+    .l2 = candidate_l2 (run, candidate),
+    .seed = _curator_derive_seed (params->seed, STREAM_MODEL, fj->key, (guint64) seed_index),
   };
-  return options;
-}
+  g_autoptr(_CuratorModel) model = NULL;
+  g_autofree char *label = NULL;
 
-/* Step 3 of the header comment: picks the fold's L2 and temperature. */
-static gboolean
-select_on_inner_split (Run           *run,
-                       const guint32 *train,
-                       gsize          n_train,
-                       guint64        fold_key,
-                       int            fold_label,
-                       double        *l2_out,
-                       double        *temperature_out,
-                       GError       **error)
-{
-  const CuratorClassifierParams *params = run->params;
-  gsize n_val = (gsize) MAX (1.0, floor (params->inner_fraction * (double) n_train + 0.5));
-  gboolean choose = params->l2 <= 0.0;
-  int n_candidates = choose ? params->n_grid : 1;
-  double best_nll = G_MAXDOUBLE;
-  int k = run->view.n_classes;
+  if (params->n_repeats > 1)
+    label = g_strdup_printf ("repeat %d/%d, fold %d/%d: model %d/%d", fj->repeat + 1,
+                             params->n_repeats, fj->fold + 1, params->n_folds,
+                             job % per_fold + 1, per_fold);
+  else
+    label = g_strdup_printf ("fold %d/%d: model %d/%d", fj->fold + 1, params->n_folds,
+                             job % per_fold + 1, per_fold);
 
-  if (n_val >= n_train)
-    n_val = n_train - 1;
-  g_autofree guint32 *inner_train = g_new (guint32, n_train - n_val);
-  g_autofree guint32 *inner_val = g_new (guint32, n_val);
-  g_autofree float *logits = g_new (float, n_val * (gsize) k);
+  model = _curator_model_train (&options, &view, fj->train, fj->n_train, &run->progress, label,
+                                error);
+  if (model == NULL)
+    return FALSE;
 
-  inner_split (train, n_train, n_val,
-               _curator_derive_seed (params->seed, STREAM_INNER_SPLIT, fold_key, 0),
-               inner_train, inner_val);
-
-  *l2_out = choose ? params->l2_grid[0] : params->l2;
-  *temperature_out = 1.0;
-  for (int g = 0; g < n_candidates; g++)
-    {
-      double l2 = choose ? params->l2_grid[g] : params->l2;
-      _CuratorTrainOptions options =
-        train_options (params, l2, _curator_derive_seed (params->seed, STREAM_INNER_MODEL,
-                                                         fold_key, (guint64) g));
-      g_autoptr(_CuratorModel) model = NULL;
-      double nll, temperature;
-
-      g_snprintf (run->progress.message, sizeof run->progress.message,
-                  "fold %d/%d: inner validation, L2 %g", fold_label, params->n_folds, l2);
-      model = _curator_model_train (&options, &run->view, inner_train, n_train - n_val,
-                                    &run->progress, error);
-      if (model == NULL)
-        return FALSE;
-      run->report->n_models++;
-      _curator_model_logits (model, &run->view, inner_val, n_val, logits);
-      temperature = fit_temperature (logits, run->view.labels, inner_val, n_val, k, &nll);
-      if (choose)
-        {
-          run->grid_nll_sum[g] += nll;
-          run->grid_acc_sum[g] += logits_accuracy (logits, run->view.labels, inner_val, n_val, k);
-        }
-      if (nll < best_nll)
-        {
-          best_nll = nll;
-          *l2_out = l2;
-          *temperature_out = params->calibrate ? temperature : 1.0;
-        }
-    }
-  if (choose)
-    run->n_grid_folds++;
+  float *logits = g_new (float, (fj->n_held + fj->n_unl) * k);
+  _curator_model_logits (model, &view, fj->held, fj->n_held, logits);
+  _curator_model_logits (model, &view, fj->unl, fj->n_unl, logits + fj->n_held * k);
+  fj->logits[candidate * params->n_seeds + seed_index] = logits;
   return TRUE;
 }
 
-/* Trains the fold's models on @train and adds their calibrated predictions
- * for @groups (held-out rows; unlabelled rows of other folds). */
-static gboolean
-train_and_predict (Run            *run,
-                   const guint32  *train,
-                   gsize           n_train,
-                   const guint32 **groups,
-                   const gsize    *n_group,
-                   int             n_groups,
-                   guint64         fold_key,
-                   int             fold_label,
-                   double          l2,
-                   double          temperature,
-                   double         *acc,
-                   int            *count,
-                   GError        **error)
+/* Sequential, in fold order: averages the seeds, chooses the candidate and
+ * temperature for each held-out sample leaving it out (see the header), and
+ * adds the probabilities. */
+static void
+merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierReport *report,
+            double *grid_nll_sum, double *grid_acc_sum)
 {
   const CuratorClassifierParams *params = run->params;
-  gsize k = (gsize) run->view.n_classes;
-  g_autofree float **sums = g_new0 (float *, n_groups);
-  gboolean ok = TRUE;
+  int n_cand = run->n_candidates;
+  int n_beta = params->calibrate ? N_BETA : 1;
+  gsize k = (gsize) run->k;
+  gsize n_rows = fj->n_held + fj->n_unl;
+  gsize m = 0;
+  g_autofree gsize *pos = g_new (gsize, MAX (fj->n_held, 1));
+  g_autofree double *betas = g_new (double, n_beta);
+  g_autofree float **mean_logits = g_new0 (float *, n_cand);
+  g_autofree double **prefix = g_new0 (double *, n_cand);
+  g_autofree double **suffix = g_new0 (double *, n_cand);
+  g_autofree double *f = g_new (double, n_beta);
+  int fold_choice = 0;
+  double fold_beta = 1.0, fold_best = G_MAXDOUBLE;
 
-  for (int g = 0; g < n_groups; g++)
-    sums[g] = g_new0 (float, MAX (1, n_group[g]) * k);
+  for (gsize j = 0; j < fj->n_held; j++)
+    if (run->labels[fj->held[j]] >= 0)
+      pos[m++] = j;
+  for (int b = 0; b < n_beta; b++)
+    betas[b] = beta_at (b, n_beta);
 
-  for (int s = 0; s < params->n_seeds && ok; s++)
+  for (int g = 0; g < n_cand; g++)
     {
-      _CuratorTrainOptions options =
-        train_options (params, l2, _curator_derive_seed (params->seed, STREAM_MODEL, fold_key,
-                                                         (guint64) s));
-      g_autoptr(_CuratorModel) model = NULL;
-      gint64 t0 = g_get_monotonic_time ();
-
-      g_snprintf (run->progress.message, sizeof run->progress.message,
-                  "fold %d/%d: training model %d/%d", fold_label, params->n_folds, s + 1,
-                  params->n_seeds);
-      model = _curator_model_train (&options, &run->view, train, n_train, &run->progress, error);
-      if (model == NULL)
+      float *mean = mean_logits[g] = g_new0 (float, MAX (n_rows, 1) * k);
+      for (int s = 0; s < params->n_seeds; s++)
         {
-          ok = FALSE;
-          break;
+          const float *l = fj->logits[g * params->n_seeds + s];
+          for (gsize i = 0; i < n_rows * k; i++)
+            mean[i] += l[i];
         }
-      run->report->n_models++;
-      gint64 t1 = g_get_monotonic_time ();
-      run->report->seconds_train += (double) (t1 - t0) / G_USEC_PER_SEC;
+      for (gsize i = 0; i < n_rows * k; i++)
+        mean[i] /= (float) params->n_seeds;
 
-      for (int g = 0; g < n_groups; g++)
+      /* prefix[j][b] = sum over labelled rows before j, suffix[j][b] = from j on. */
+      double *pre = prefix[g] = g_new0 (double, (m + 1) * (gsize) n_beta);
+      double *suf = suffix[g] = g_new0 (double, (m + 1) * (gsize) n_beta);
+      g_autofree double *nll = g_new (double, MAX (m, 1) * (gsize) n_beta);
+      gsize right = 0;
+      for (gsize j = 0; j < m; j++)
         {
-          if (n_group[g] == 0)
-            continue;
-          g_autofree float *logits = g_new (float, n_group[g] * k);
-          _curator_model_logits (model, &run->view, groups[g], n_group[g], logits);
-          for (gsize i = 0; i < n_group[g] * k; i++)
-            sums[g][i] += logits[i];
+          const float *z = mean + pos[j] * k;
+          int y = run->labels[fj->held[pos[j]]];
+          int predicted;
+          for (int b = 0; b < n_beta; b++)
+            nll[j * n_beta + b] = row_nll (z, (int) k, y, betas[b]);
+          curator_classifier_argmax (z, 1, (int) k, &predicted);
+          right += predicted == y;
         }
-      run->report->seconds_predict += (double) (g_get_monotonic_time () - t1) / G_USEC_PER_SEC;
+      for (gsize j = 0; j < m; j++)
+        for (int b = 0; b < n_beta; b++)
+          pre[(j + 1) * n_beta + b] = pre[j * n_beta + b] + nll[j * n_beta + b];
+      for (gsize j = m; j-- > 0;)
+        for (int b = 0; b < n_beta; b++)
+          suf[j * n_beta + b] = suf[(j + 1) * n_beta + b] + nll[j * n_beta + b];
+
+      /* The whole fold's choice: for unlabelled samples and the report. */
+      double beta = 1.0, best = m > 0 ? grid_minimum (pre + m * n_beta, n_beta, &beta) : 0.0;
+      if (best < fold_best)
+        {
+          fold_best = best;
+          fold_choice = g;
+          fold_beta = m > 0 ? beta : 1.0;
+        }
+      if (grid_nll_sum != NULL && m > 0)
+        {
+          grid_nll_sum[g] += best / (double) m;
+          grid_acc_sum[g] += (double) right / (double) m;
+        }
     }
 
-  for (int g = 0; g < n_groups && ok; g++)
+  /* Labelled held-out rows: the choice without their own term. */
+  gsize next_labelled = 0;
+  for (gsize j = 0; j < fj->n_held; j++)
     {
-      for (gsize i = 0; i < n_group[g] * k; i++)
-        sums[g][i] /= (float) params->n_seeds;
-      accumulate_probs (sums[g], groups[g], n_group[g], (int) k, temperature, acc, count);
+      guint32 row = fj->held[j];
+      int choice = fold_choice;
+      double beta = fold_beta;
+
+      if (next_labelled < m && pos[next_labelled] == j)
+        {
+          gsize t = next_labelled++;
+          double best = G_MAXDOUBLE;
+          choice = 0;
+          beta = 1.0;
+          if (m >= 3) /* at least two others to fit on */
+            for (int g = 0; g < n_cand; g++)
+              {
+                double b_g;
+                for (int b = 0; b < n_beta; b++)
+                  f[b] = prefix[g][t * n_beta + b] + suffix[g][(t + 1) * n_beta + b];
+                double v = grid_minimum (f, n_beta, &b_g);
+                if (v < best)
+                  {
+                    best = v;
+                    choice = g;
+                    beta = b_g;
+                  }
+              }
+        }
+      accumulate_row (mean_logits[choice] + j * k, (int) k, beta, row, acc, count);
     }
-  for (int g = 0; g < n_groups; g++)
-    g_free (sums[g]);
-  return ok;
+  for (gsize j = 0; j < fj->n_unl; j++)
+    accumulate_row (mean_logits[fold_choice] + (fj->n_held + j) * k, (int) k, fold_beta,
+                    fj->unl[j], acc, count);
+
+  if (fj->repeat == 0)
+    {
+      report->fold_l2[fj->fold] = candidate_l2 (run, fold_choice);
+      report->fold_temperature[fj->fold] = 1.0 / fold_beta;
+    }
+  for (int g = 0; g < n_cand; g++)
+    {
+      g_free (mean_logits[g]);
+      g_free (prefix[g]);
+      g_free (suffix[g]);
+    }
+}
+
+static void
+fold_job_clear (FoldJob *fj, int n_logits)
+{
+  g_free (fj->train);
+  g_free (fj->held);
+  g_free (fj->unl);
+  g_free (fj->mean);
+  g_free (fj->inv_sd);
+  if (fj->logits != NULL)
+    for (int i = 0; i < n_logits; i++)
+      g_free (fj->logits[i]);
+  g_free (fj->logits);
 }
 
 static gboolean
@@ -569,6 +677,12 @@ features_finite (const float *x, gsize n)
     if (!isfinite (x[i]))
       return FALSE;
   return TRUE;
+}
+
+static double
+seconds_since (gint64 t0)
+{
+  return (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
 }
 
 gboolean
@@ -592,8 +706,10 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
   gint64 start_time = g_get_monotonic_time ();
   g_autofree float *projected = NULL;
   g_autofree float *projected_flip = NULL;
+  g_autofree int *fold_of = NULL;
   gsize n_labelled = 0;
   int k = n_classes;
+  gboolean ok = FALSE;
   Run run;
 
   g_return_val_if_fail (params != NULL, FALSE);
@@ -613,7 +729,7 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
   g_return_val_if_fail (params->l2 > 0.0 || (params->n_grid >= 1
                                              && params->n_grid <= CURATOR_CLASSIFIER_MAX_GRID),
                         FALSE);
-  g_return_val_if_fail (params->inner_fraction > 0.0 && params->inner_fraction < 1.0, FALSE);
+  g_return_val_if_fail (params->project_dims >= 0 && params->n_threads >= 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   memset (report, 0, sizeof *report);
@@ -644,134 +760,116 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
   memset (&run, 0, sizeof run);
   run.params = params;
   run.n_samples = n_samples;
-  run.report = report;
+  run.k = k;
+  run.labels = labels;
+  run.weights = weights;
+  run.n_candidates = params->l2 > 0.0 ? 1 : params->n_grid;
   run.progress.cancellable = cancellable;
   run.progress.func = progress;
   run.progress.data = progress_data;
+  g_mutex_init (&run.progress.lock);
+  g_mutex_init (&run.error_lock);
 
-  /* Progress is counted in row-epochs; a projection step costs about an epoch
-   * over all samples. */
-  {
-    gboolean inner = params->l2 <= 0.0 || params->calibrate;
-    int n_inner = inner ? (params->l2 <= 0.0 ? params->n_grid : 1) : 0;
-    double per_fold_rows = (double) n_labelled * (params->n_folds - 1) / params->n_folds;
-    double per_fold = per_fold_rows * params->epochs
-                      * (params->n_seeds + n_inner * (1.0 - params->inner_fraction));
-    run.progress.total = per_fold * params->n_folds * params->n_repeats;
-    if (params->project_dims > 0 && (gsize) params->project_dims < n_dims)
-      run.progress.total += 4.0 * (double) n_samples;
-  }
+  gboolean project = params->project_dims > 0 && (gsize) params->project_dims < n_dims;
+  run.progress.total = (double) n_labelled * (params->n_folds - 1) / params->n_folds
+                       * params->epochs * run.n_candidates * params->n_seeds
+                       * params->n_folds * params->n_repeats
+                       + (project ? 4.0 * (double) n_samples : 0.0);
 
-  const float *x = features, *x_flip = features_flip;
-  gsize d = n_dims;
-  if (params->project_dims > 0 && (gsize) params->project_dims < n_dims)
+  run.x = features;
+  run.x_flip = features_flip;
+  run.d = n_dims;
+  if (project)
     {
-      g_strlcpy (run.progress.message, "projecting features", sizeof run.progress.message);
+      gint64 t0 = g_get_monotonic_time ();
       if (!_curator_project_pca (features, features_flip, n_samples, n_dims,
                                  (gsize) params->project_dims,
                                  _curator_derive_seed (params->seed, STREAM_PROJECT, 0, 0),
                                  &projected, features_flip != NULL ? &projected_flip : NULL,
                                  &run.progress, error))
-        return FALSE;
-      x = projected;
-      x_flip = projected_flip;
-      d = (gsize) params->project_dims;
+        goto out;
+      run.x = projected;
+      run.x_flip = projected_flip;
+      run.d = (gsize) params->project_dims;
+      report->seconds_project = seconds_since (t0);
     }
-  report->feature_dims = (int) d;
-  report->seconds_project = (double) (g_get_monotonic_time () - start_time) / G_USEC_PER_SEC;
+  report->feature_dims = (int) run.d;
 
-  g_autofree float *mean = g_new (float, d);
-  g_autofree float *inv_sd = g_new (float, d);
-  run.view.features = x;
-  run.view.features_flip = x_flip;
-  run.view.n_dims = d;
-  run.view.n_classes = k;
-  run.view.labels = labels;
-  run.view.weights = weights;
-  run.view.mean = mean;
-  run.view.inv_sd = inv_sd;
-
-  g_autofree double *acc = g_new0 (double, n_samples * (gsize) k);
-  g_autofree int *count = g_new0 (int, n_samples);
-  g_autofree int *fold = g_new (int, n_samples);
-  g_autofree guint32 *train = g_new (guint32, n_samples);
-  g_autofree guint32 *held_out = g_new (guint32, n_samples);
-  g_autofree guint32 *unlabelled = g_new (guint32, n_samples);
-
+  fold_of = g_new (int, (gsize) params->n_repeats * n_samples);
   for (int r = 0; r < params->n_repeats; r++)
+    assign_folds (params, labels, n_samples, k, r, fold_of + (gsize) r * n_samples);
+  run.fold_of = fold_of;
+  run.n_fold_jobs = params->n_repeats * params->n_folds;
+  run.folds = g_new0 (FoldJob, run.n_fold_jobs);
+  for (int j = 0; j < run.n_fold_jobs; j++)
     {
-      assign_folds (params, labels, n_samples, k, r, fold);
-      for (int f = 0; f < params->n_folds; f++)
-        {
-          guint64 fold_key = (guint64) r * CURATOR_CLASSIFIER_MAX_FOLDS + (guint64) f;
-          gsize n_train = 0, n_held = 0, n_unl = 0;
-          double l2 = params->l2, temperature = 1.0;
-
-          for (gsize i = 0; i < n_samples; i++)
-            {
-              if (fold[i] == f)
-                held_out[n_held++] = (guint32) i;
-              else if (labels[i] >= 0)
-                train[n_train++] = (guint32) i;
-              else
-                unlabelled[n_unl++] = (guint32) i;
-            }
-          if (n_train < 2)
-            {
-              g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
-                           "Fold %d has fewer than 2 labelled training samples", f + 1);
-              return FALSE;
-            }
-
-          standardisation (x, x_flip, d, train, n_train, mean, inv_sd);
-
-          if (params->l2 <= 0.0 || params->calibrate)
-            {
-              gint64 t0 = g_get_monotonic_time ();
-              if (!select_on_inner_split (&run, train, n_train, fold_key, f + 1, &l2,
-                                          &temperature, error))
-                return FALSE;
-              report->seconds_select += (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
-            }
-          if (r == 0)
-            {
-              report->fold_l2[f] = l2;
-              report->fold_temperature[f] = temperature;
-            }
-
-          const guint32 *groups[2] = { held_out, unlabelled };
-          gsize n_group[2] = { n_held, n_unl };
-          if (!train_and_predict (&run, train, n_train, groups, n_group, 2, fold_key, f + 1,
-                                  l2, temperature, acc, count, error))
-            return FALSE;
-        }
+      run.folds[j].repeat = j / params->n_folds;
+      run.folds[j].fold = j % params->n_folds;
+      run.folds[j].key = (guint64) j;
     }
 
-  for (gsize i = 0; i < n_samples; i++)
-    {
-      g_assert (count[i] > 0);
-      double sum = 0.0;
-      for (int c = 0; c < k; c++)
-        sum += acc[i * (gsize) k + c];
-      for (int c = 0; c < k; c++)
-        probs_out[i * (gsize) k + c] = (float) (acc[i * (gsize) k + c] / sum);
-    }
+  {
+    /* Models, not GEMMs, go to the cores (see the header); restored below. */
+    int blas_threads = openblas_get_num_threads ();
+    gint64 t0 = g_get_monotonic_time ();
+    gboolean trained;
 
-  if (params->l2 <= 0.0 && run.n_grid_folds > 0)
-    {
-      report->n_grid = params->n_grid;
-      for (int g = 0; g < params->n_grid; g++)
-        {
-          report->grid_l2[g] = params->l2_grid[g];
-          report->grid_inner_nll[g] = run.grid_nll_sum[g] / run.n_grid_folds;
-          report->grid_inner_accuracy[g] = run.grid_acc_sum[g] / run.n_grid_folds;
-        }
-    }
+    openblas_set_num_threads (1);
+    trained = run_jobs (&run, run.n_fold_jobs, fold_setup_job, error);
+    report->seconds_standardise = seconds_since (t0);
+    t0 = g_get_monotonic_time ();
+    trained = trained
+              && run_jobs (&run, run.n_fold_jobs * run.n_candidates * params->n_seeds, model_job,
+                           error);
+    openblas_set_num_threads (blas_threads);
+    report->seconds_train = seconds_since (t0);
+    if (!trained)
+      goto out;
+    report->n_models = run.n_fold_jobs * run.n_candidates * params->n_seeds;
+  }
+
+  {
+    gint64 t0 = g_get_monotonic_time ();
+    g_autofree double *acc = g_new0 (double, n_samples * (gsize) k);
+    g_autofree int *count = g_new0 (int, n_samples);
+    double grid_nll_sum[CURATOR_CLASSIFIER_MAX_GRID] = { 0 };
+    double grid_acc_sum[CURATOR_CLASSIFIER_MAX_GRID] = { 0 };
+
+    for (int j = 0; j < run.n_fold_jobs; j++)
+      merge_fold (&run, &run.folds[j], acc, count, report, grid_nll_sum, grid_acc_sum);
+    for (gsize i = 0; i < n_samples; i++)
+      {
+        g_assert (count[i] > 0);
+        for (int c = 0; c < k; c++)
+          probs_out[i * (gsize) k + c] = (float) (acc[i * (gsize) k + c] / count[i]);
+      }
+    if (params->l2 <= 0.0)
+      {
+        report->n_grid = params->n_grid;
+        for (int g = 0; g < params->n_grid; g++)
+          {
+            report->grid_l2[g] = params->l2_grid[g];
+            report->grid_heldout_nll[g] = grid_nll_sum[g] / run.n_fold_jobs;
+            report->grid_heldout_accuracy[g] = grid_acc_sum[g] / run.n_fold_jobs;
+          }
+      }
+    report->seconds_calibrate = seconds_since (t0);
+  }
+
   report->oof_accuracy = curator_classifier_accuracy (probs_out, labels, n_samples, k);
   report->oof_macro_f1 = curator_classifier_macro_f1 (probs_out, labels, n_samples, k);
-  report->seconds_total = (double) (g_get_monotonic_time () - start_time) / G_USEC_PER_SEC;
-
+  report->seconds_total = seconds_since (start_time);
   if (progress != NULL)
     progress (1.0, "done", progress_data);
-  return TRUE;
+  ok = TRUE;
+
+out:
+  if (run.folds != NULL)
+    for (int j = 0; j < run.n_fold_jobs; j++)
+      fold_job_clear (&run.folds[j], run.n_candidates * params->n_seeds);
+  g_free (run.folds);
+  g_clear_error (&run.error);
+  g_mutex_clear (&run.progress.lock);
+  g_mutex_clear (&run.error_lock);
+  return ok;
 }

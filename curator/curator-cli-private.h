@@ -68,6 +68,12 @@ CuratorDbSample *cli_find_sample (CuratorDb *db, const char *name, int *exit_cod
 /* Builds the JSON object for one event. */
 JsonNode *cli_event_to_json (const CuratorDbEvent *event, GHashTable *class_names);
 
+/* Scores of the latest finished run, by sample id (gint64 *) -> CuratorDbScore.
+ * Empty, with *run_out NULL, when there is no run. (transfer full) */
+GHashTable *cli_latest_scores (CuratorDb *db, CuratorDbRun **run_out, GError **error);
+
+int cli_cmd_analyze  (int argc, char **argv);
+int cli_cmd_runs     (int argc, char **argv);
 int cli_cmd_ls       (int argc, char **argv);
 int cli_cmd_show     (int argc, char **argv);
 int cli_cmd_relabel  (int argc, char **argv);

@@ -129,6 +129,43 @@ build_sample (JsonBuilder *b, const CuratorDbSample *s, GHashTable *names)
     json_builder_add_null_value (b);
 }
 
+/* Adds the latest run's view of a sample to an open object: the predicted
+ * label and the probability of the current label (null without a run), and
+ * with @all_probs the whole distribution by class name. */
+static void
+build_score (JsonBuilder *b, const CuratorDbScore *score, const CuratorDbRun *run,
+             GHashTable *names, gboolean all_probs)
+{
+  add_string (b, "predicted", score ? cli_class_name (names, score->predicted_label) : NULL);
+  json_builder_set_member_name (b, "p_label");
+  if (score != NULL)
+    json_builder_add_double_value (b, score->p_label);
+  else
+    json_builder_add_null_value (b);
+  if (!all_probs)
+    return;
+  json_builder_set_member_name (b, "run");
+  if (run != NULL)
+    json_builder_add_int_value (b, run->id);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "probabilities");
+  if (score == NULL || run == NULL || score->n_probs != run->n_classes)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  json_builder_begin_object (b);
+  for (int c = 0; c < score->n_probs; c++)
+    {
+      const char *name = cli_class_name (names, run->class_ids[c]);
+
+      if (name != NULL)
+        add_double (b, name, score->probs[c]);
+    }
+  json_builder_end_object (b);
+}
+
 /* ---- ls ------------------------------------------------------------------ */
 
 int
@@ -148,6 +185,8 @@ cli_cmd_ls (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) samples = NULL;
   g_autoptr(GHashTable) names = NULL;
+  g_autoptr(GHashTable) scores = NULL;
+  g_autoptr(CuratorDbRun) run = NULL;
   CuratorDbSampleFilter filter = CURATOR_DB_SAMPLE_FILTER_ALL;
   int code = CLI_EXIT_OK;
 
@@ -183,7 +222,8 @@ cli_cmd_ls (int argc, char **argv)
         }
     }
   names = cli_class_names (db, &error);
-  samples = names != NULL ? curator_db_list_samples (db, &filter, &error) : NULL;
+  scores = names != NULL ? cli_latest_scores (db, &run, &error) : NULL;
+  samples = scores != NULL ? curator_db_list_samples (db, &filter, &error) : NULL;
   if (samples == NULL)
     {
       code = cli_fail (error);
@@ -201,6 +241,7 @@ cli_cmd_ls (int argc, char **argv)
           const CuratorDbSample *s = g_ptr_array_index (samples, i);
 
           build_sample (b, s, names);
+          build_score (b, g_hash_table_lookup (scores, &s->id), run, names, FALSE);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -213,9 +254,13 @@ cli_cmd_ls (int argc, char **argv)
     {
       const CuratorDbSample *s = g_ptr_array_index (samples, i);
       const char *label = cli_class_name (names, s->current_label);
+      const CuratorDbScore *score = g_hash_table_lookup (scores, &s->id);
 
-      g_print ("%8" G_GINT64_FORMAT "  %-16s %-8s %s%s\n", s->id, label ? label : "-",
+      g_print ("%8" G_GINT64_FORMAT "  %-16s %-8s %s%s", s->id, label ? label : "-",
                curator_sample_status_to_string (s->status), s->path, s->excluded ? "  [excluded]" : "");
+      if (score != NULL && score->predicted_label != s->current_label)
+        g_print ("  (predicted %s)", cli_class_name (names, score->predicted_label));
+      g_print ("\n");
     }
 
 out:
@@ -235,6 +280,8 @@ cli_cmd_show (int argc, char **argv)
   g_autoptr(CuratorDbSample) s = NULL;
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GHashTable) names = NULL;
+  g_autoptr(CuratorDbRun) run = NULL;
+  g_autoptr(CuratorDbScore) score = NULL;
   int code = CLI_EXIT_OK;
 
   if (!cli_parse (context, NULL, &common, &argc, &argv))
@@ -252,6 +299,19 @@ cli_cmd_show (int argc, char **argv)
     goto out;
   names = cli_class_names (db, &error);
   events = names != NULL ? curator_db_list_events (db, s->id, &error) : NULL;
+  if (events != NULL)
+    {
+      g_autoptr(GError) no_run = NULL;
+
+      run = curator_db_get_run (db, 0, &no_run);
+      if (run != NULL)
+        score = curator_db_get_score (db, run->id, s->id, NULL);
+      else if (!g_error_matches (no_run, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND))
+        {
+          code = cli_fail (no_run);
+          goto out;
+        }
+    }
   if (events == NULL)
     {
       code = cli_fail (error);
@@ -264,6 +324,7 @@ cli_cmd_show (int argc, char **argv)
       g_autoptr(JsonNode) node = NULL;
 
       build_sample (b, s, names);
+      build_score (b, score, run, names, TRUE);
       json_builder_set_member_name (b, "history");
       json_builder_begin_array (b);
       for (guint i = 0; i < events->len; i++)
@@ -298,6 +359,27 @@ cli_cmd_show (int argc, char **argv)
                  s->is_grey ? "  (grey stored as colour)" : "");
         g_print ("Hashes   file %.16s…  pixels %.16s…  perceptual %016" G_GINT64_MODIFIER "x\n",
                  s->file_hash ? s->file_hash : "", s->pixel_hash, s->phash);
+      }
+    if (score != NULL && run != NULL && score->n_probs == run->n_classes)
+      {
+        /* The top classes, most probable first. */
+        g_autofree int *order = g_new (int, score->n_probs);
+
+        for (int c = 0; c < score->n_probs; c++)
+          order[c] = c;
+        for (int a = 0; a < score->n_probs; a++)
+          for (int c = a + 1; c < score->n_probs; c++)
+            if (score->probs[order[c]] > score->probs[order[a]])
+              {
+                int swap = order[a];
+                order[a] = order[c];
+                order[c] = swap;
+              }
+        g_print ("Run %" G_GINT64_FORMAT "   predicted %s;", run->id,
+                 cli_class_name (names, score->predicted_label));
+        for (int c = 0; c < MIN (3, score->n_probs); c++)
+          g_print (" %s %.2f", cli_class_name (names, run->class_ids[order[c]]), score->probs[order[c]]);
+        g_print ("\n");
       }
     g_print ("History  %s\n", events->len == 0 ? "(no decisions)" : "");
     for (guint i = 0; i < events->len; i++)

@@ -575,6 +575,8 @@ static const Command commands[] = {
   { "index",   cmd_index,       "Index a dataset folder or manifest into the project" },
   { "status",  cmd_status,      "Counts by class and status" },
   { "classes", cmd_classes,     "List the classes" },
+  { "analyze", cli_cmd_analyze, "Cross-validated predictions for every sample (a new run)" },
+  { "runs",    cli_cmd_runs,    "List analysis runs" },
   { "ls",      cli_cmd_ls,      "List samples (filter by class or status)" },
   { "show",    cli_cmd_show,    "Everything known about one sample, with its history" },
   { "relabel", cli_cmd_relabel, "Give samples a new label" },

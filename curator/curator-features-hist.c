@@ -1,6 +1,7 @@
 /* curator-features-hist.c: the cheap colour + gradient descriptor (see
  * curator-features.h for its definition). No learning and no BLAS: a
- * fraction of a millisecond per small image, so one thread does it. */
+ * fraction of a millisecond per small image; chunks of images run on the
+ * feature workers. */
 #include "curator-config.h"
 
 #include "curator-features-private.h"
@@ -100,6 +101,44 @@ gradient_histogram (const guint8 *pixels, int side, float *luma, float *out)
   l2_normalise (out, HOG_DIM);
 }
 
+#define CHUNK_IMAGES 64
+
+typedef struct {
+  const guint8 *const *images;
+  gsize                n_images;
+  int                  side;
+  gboolean             flip;
+  float               *out;
+  float              **luma;      /* per worker */
+  guint8             **mirrored;  /* per worker */
+} HistCtx;
+
+static void
+hist_chunk (gpointer data, int worker, gsize chunk)
+{
+  HistCtx *ctx = data;
+  int side = ctx->side;
+  gsize end = MIN ((chunk + 1) * CHUNK_IMAGES, ctx->n_images);
+
+  for (gsize i = chunk * CHUNK_IMAGES; i < end; i++)
+    {
+      const guint8 *pixels = ctx->images[i];
+      float *row = ctx->out + i * CURATOR_COLOR_HOG_DIM;
+
+      if (ctx->flip)
+        {
+          guint8 *m = ctx->mirrored[worker];
+          for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+              memcpy (m + ((gsize) y * side + (side - 1 - x)) * 3,
+                      pixels + ((gsize) y * side + x) * 3, 3);
+          pixels = m;
+        }
+      color_histogram (pixels, side, row);
+      gradient_histogram (pixels, side, ctx->luma[worker], row + COLOR_BINS);
+    }
+}
+
 gboolean
 curator_color_hog_extract (const guint8 *const *images,
                            gsize                n_images,
@@ -111,46 +150,42 @@ curator_color_hog_extract (const guint8 *const *images,
                            gpointer             progress_data,
                            GError             **error)
 {
-  g_autofree float *luma = NULL;
-  g_autofree guint8 *mirrored = NULL;
-  gint64 last_report = 0;
+  HistCtx ctx = { images, n_images, side, flip, out, NULL, NULL };
+  CuratorParallel job = { 0 };
+  int n_workers;
+  gboolean ok;
 
   g_return_val_if_fail (images != NULL || n_images == 0, FALSE);
   g_return_val_if_fail (out != NULL || n_images == 0, FALSE);
   g_return_val_if_fail (side >= HOG_GRID && side <= 4096, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  luma = g_new (float, (gsize) side * side);
-  mirrored = g_new (guint8, (gsize) side * side * 3);
-  for (gsize i = 0; i < n_images; i++)
+  job.n_chunks = (n_images + CHUNK_IMAGES - 1) / CHUNK_IMAGES;
+  n_workers = _curator_parallel_n_workers (0, job.n_chunks);
+  ctx.luma = g_new0 (float *, n_workers);
+  ctx.mirrored = g_new0 (guint8 *, n_workers);
+  for (int w = 0; w < n_workers; w++)
     {
-      const guint8 *pixels = images[i];
-      float *row = out + i * CURATOR_COLOR_HOG_DIM;
-
-      if (i % 256 == 0)
-        {
-          gint64 now = g_get_monotonic_time ();
-          if (_curator_check_cancelled (cancellable, "Colour and gradient features", error))
-            return FALSE;
-          if (progress != NULL && now - last_report >= 100000)
-            {
-              last_report = now;
-              progress ((double) i / (double) n_images, "Colour and gradient features",
-                        progress_data);
-            }
-        }
-      if (flip)
-        {
-          for (int y = 0; y < side; y++)
-            for (int x = 0; x < side; x++)
-              memcpy (mirrored + ((gsize) y * side + (side - 1 - x)) * 3,
-                      pixels + ((gsize) y * side + x) * 3, 3);
-          pixels = mirrored;
-        }
-      color_histogram (pixels, side, row);
-      gradient_histogram (pixels, side, luma, row + COLOR_BINS);
+      ctx.luma[w] = g_new (float, (gsize) side * side);
+      ctx.mirrored[w] = g_new (guint8, (gsize) side * side * 3);
     }
-  if (progress != NULL)
-    progress (1.0, "Colour and gradient features", progress_data);
-  return TRUE;
+  job.n_workers = n_workers;
+  job.func = hist_chunk;
+  job.ctx = &ctx;
+  job.cancellable = cancellable;
+  job.progress = progress;
+  job.progress_data = progress_data;
+  job.fraction_from = 0.0;
+  job.fraction_to = 1.0;
+  job.message = "Colour and gradient features";
+  ok = _curator_parallel_run (&job, error);
+
+  for (int w = 0; w < n_workers; w++)
+    {
+      g_free (ctx.luma[w]);
+      g_free (ctx.mirrored[w]);
+    }
+  g_free (ctx.luma);
+  g_free (ctx.mirrored);
+  return ok;
 }

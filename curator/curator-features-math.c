@@ -337,7 +337,8 @@ curator_zca_fit (const float *points,
 
 /* ---- k-means -------------------------------------------------------------- */
 
-#define KMEANS_CHUNK_ROWS 4096
+/* Rows per assignment chunk: its scores (rows x K floats) stay in L2. */
+#define KMEANS_CHUNK_ROWS 1024
 
 typedef struct {
   const float *points;
@@ -352,54 +353,102 @@ typedef struct {
   float      **dots;      /* per worker: KMEANS_CHUNK_ROWS x k */
 } KmeansCtx;
 
+/* Index of the smallest a + b (the first of equal ones) and that value.
+ * 16 lanes each keep their running minimum and its index, so that the
+ * compiler turns the scan into vector compares and blends. */
+_CURATOR_HOT static int
+argmin_sum (const float *restrict a, const float *restrict b, int n, float *min_out)
+{
+  float part[16];
+  int at[16];
+  float m;
+  int best;
+  int j = 0;
+
+  for (int l = 0; l < 16; l++)
+    {
+      part[l] = G_MAXFLOAT;
+      at[l] = n;
+    }
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++)
+      {
+        float v = a[j + l] + b[j + l];
+        int better = v < part[l];
+        part[l] = better ? v : part[l];
+        at[l] = better ? j + l : at[l];
+      }
+  for (; j < n; j++)
+    {
+      float v = a[j] + b[j];
+      if (v < part[j & 15])
+        {
+          part[j & 15] = v;
+          at[j & 15] = j;
+        }
+    }
+  m = part[0];
+  best = at[0];
+  for (int l = 1; l < 16; l++)
+    if (part[l] < m || (part[l] == m && at[l] < best))
+      {
+        m = part[l];
+        best = at[l];
+      }
+  *min_out = m;
+  return best < n ? best : 0;   /* n only if everything was NaN */
+}
+
 static void
 kmeans_assign_chunk (gpointer data, int worker, gsize chunk)
 {
   KmeansCtx *ctx = data;
   gsize start = chunk * KMEANS_CHUNK_ROWS;
   gsize rows = MIN (KMEANS_CHUNK_ROWS, ctx->n_points - start);
-  float *dots = ctx->dots[worker];
+  float *scores = ctx->dots[worker];
   int k = ctx->k;
 
+  /* |x - c|^2 = |x|^2 + (|c|^2 - 2 x.c): the bracket decides. */
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) rows, k, ctx->dim,
                -2.0f, ctx->points + start * ctx->dim, ctx->dim,
-               ctx->centroids, ctx->dim, 0.0f, dots, k);
+               ctx->centroids, ctx->dim, 0.0f, scores, k);
   for (gsize i = 0; i < rows; i++)
     {
-      const float *d = dots + i * k;
-      int best = 0;
-      float best_score = ctx->c2[0] + d[0];
-
-      for (int j = 1; j < k; j++)
-        {
-          float score = ctx->c2[j] + d[j];
-          if (score < best_score)
-            {
-              best_score = score;
-              best = j;
-            }
-        }
-      ctx->labels[start + i] = best;
+      float best_score;
+      ctx->labels[start + i] = argmin_sum (ctx->c2, scores + i * k, k, &best_score);
       ctx->min_d2[start + i] = MAX (ctx->x2[start + i] + best_score, 0.0f);
     }
 }
 
-static float
-squared_distance (const float *a, const float *b, int dim)
+static void
+norms_squared (const float *rows, gsize n_rows, int dim, float *out)
 {
-  float s = 0.0f;
-
-  for (int j = 0; j < dim; j++)
+  for (gsize i = 0; i < n_rows; i++)
     {
-      float d = a[j] - b[j];
-      s += d * d;
+      float s = 0.0f;
+      for (int j = 0; j < dim; j++)
+        s += rows[i * dim + j] * rows[i * dim + j];
+      out[i] = s;
     }
-  return s;
+}
+
+/* d2[i] = min (d2[i], |x_i - c|^2), from |x|^2 + |c|^2 + (-2 x.c). */
+_CURATOR_HOT static void
+update_min_distance (float *restrict d2, const float *restrict x2, float c2,
+                     const float *restrict dots, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      float d = x2[i] + c2 + dots[i];
+      d = d > 0.0f ? d : 0.0f;
+      d2[i] = d < d2[i] ? d : d2[i];
+    }
 }
 
 /* k-means++ (Arthur and Vassilvitskii 2007) on a random subsample: the
  * seeding needs one pass over the sample per centre, which on all 400k
- * points would cost more than the Lloyd rounds it saves. */
+ * points would cost more than the Lloyd rounds it saves. The sample is
+ * copied together so that each pass is one SGEMV. */
 static gboolean
 kmeans_plus_plus (const float  *points,
                   gsize         n_points,
@@ -412,7 +461,10 @@ kmeans_plus_plus (const float  *points,
 {
   gsize n_sample = MIN (n_points, MAX ((gsize) k * 25, (gsize) 5000));
   g_autofree guint32 *index = NULL;
+  g_autofree float *sample = NULL;
+  g_autofree float *s2 = NULL;
   g_autofree float *d2 = NULL;
+  g_autofree float *dots = NULL;
 
   g_return_val_if_fail (n_points < G_MAXUINT32, FALSE);
 
@@ -427,27 +479,30 @@ kmeans_plus_plus (const float  *points,
       index[i] = index[j];
       index[j] = t;
     }
-
-  d2 = g_new (float, n_sample);
-  memcpy (centroids, points + (gsize) index[_curator_rng_below (rng, (guint32) n_sample)] * dim,
-          sizeof (float) * dim);
+  sample = g_new (float, n_sample * dim);
   for (gsize i = 0; i < n_sample; i++)
-    d2[i] = squared_distance (points + (gsize) index[i] * dim, centroids, dim);
+    memcpy (sample + i * dim, points + (gsize) index[i] * dim, sizeof (float) * dim);
+  s2 = g_new (float, n_sample);
+  norms_squared (sample, n_sample, dim, s2);
+  d2 = g_new (float, n_sample);
+  dots = g_new (float, n_sample);
+  for (gsize i = 0; i < n_sample; i++)
+    d2[i] = G_MAXFLOAT;
 
-  for (int c = 1; c < k; c++)
+  for (int c = 0; c < k; c++)
     {
-      double total = 0.0, target;
       gsize pick = n_sample - 1;
-      float *centre = centroids + (gsize) c * dim;
+      double total = 0.0;
 
       if (c % 32 == 0 && _curator_check_cancelled (cancellable, "k-means", error))
         return FALSE;
-      for (gsize i = 0; i < n_sample; i++)
-        total += d2[i];
+      if (c > 0)
+        for (gsize i = 0; i < n_sample; i++)
+          total += d2[i];
       if (total > 0.0)
         {
           /* Draw with probability proportional to d2. */
-          target = _curator_rng_uniform (rng) * total;
+          double target = _curator_rng_uniform (rng) * total;
           for (gsize i = 0; i < n_sample; i++)
             {
               target -= d2[i];
@@ -458,29 +513,28 @@ kmeans_plus_plus (const float  *points,
                 }
             }
         }
-      else
-        pick = _curator_rng_below (rng, (guint32) n_sample);   /* all points alike */
-      memcpy (centre, points + (gsize) index[pick] * dim, sizeof (float) * dim);
-      for (gsize i = 0; i < n_sample; i++)
-        {
-          float d = squared_distance (points + (gsize) index[i] * dim, centre, dim);
-          if (d < d2[i])
-            d2[i] = d;
-        }
+      else   /* the first centre, or all points alike */
+        pick = _curator_rng_below (rng, (guint32) n_sample);
+      memcpy (centroids + (gsize) c * dim, sample + pick * dim, sizeof (float) * dim);
+
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, (int) n_sample, dim, -2.0f, sample, dim,
+                   sample + pick * dim, 1, 0.0f, dots, 1);
+      update_min_distance (d2, s2, s2[pick], dots, n_sample);
+      d2[pick] = 0.0f;   /* exactly, whatever the rounding above */
     }
   return TRUE;
 }
 
-static void
-norms_squared (const float *rows, gsize n_rows, int dim, float *out)
+_CURATOR_HOT static void
+add_to_sum (double *restrict sum, const float *restrict x, int dim)
 {
-  for (gsize i = 0; i < n_rows; i++)
-    {
-      float s = 0.0f;
-      for (int j = 0; j < dim; j++)
-        s += rows[i * dim + j] * rows[i * dim + j];
-      out[i] = s;
-    }
+  int j = 0;
+
+  for (; j + 8 <= dim; j += 8)
+    for (int l = 0; l < 8; l++)
+      sum[j + l] += x[j + l];
+  for (; j < dim; j++)
+    sum[j] += x[j];
 }
 
 gboolean
@@ -496,6 +550,25 @@ curator_kmeans (const float         *points,
                 CuratorProgressFunc  progress,
                 gpointer             progress_data,
                 GError             **error)
+{
+  return _curator_kmeans (points, n_points, dim, n_clusters, max_iterations, seed, 0,
+                          centroids, assignment, cancellable, progress, progress_data, error);
+}
+
+gboolean
+_curator_kmeans (const float         *points,
+                 gsize                n_points,
+                 int                  dim,
+                 int                  n_clusters,
+                 int                  max_iterations,
+                 guint64              seed,
+                 int                  n_threads,
+                 float               *centroids,
+                 int                 *assignment,
+                 GCancellable        *cancellable,
+                 CuratorProgressFunc  progress,
+                 gpointer             progress_data,
+                 GError             **error)
 {
   KmeansCtx ctx = { 0 };
   CuratorParallel job = { 0 };
@@ -518,8 +591,12 @@ curator_kmeans (const float         *points,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   _curator_rng_init (&rng, seed, 0x6b6d65616e73 /* "kmeans" */);
-  if (!kmeans_plus_plus (points, n_points, dim, k, &rng, centroids, cancellable, error))
+  _curator_blas_single_begin ();
+  ok = kmeans_plus_plus (points, n_points, dim, k, &rng, centroids, cancellable, error);
+  _curator_blas_single_end ();
+  if (!ok)
     return FALSE;
+  ok = FALSE;
 
   labels = g_new (int, n_points);
   min_d2 = g_new (float, n_points);
@@ -532,7 +609,7 @@ curator_kmeans (const float         *points,
     labels[i] = -1;
 
   n_chunks = (n_points + KMEANS_CHUNK_ROWS - 1) / KMEANS_CHUNK_ROWS;
-  n_workers = _curator_parallel_n_workers (0, n_chunks);
+  n_workers = _curator_parallel_n_workers (n_threads, n_chunks);
   dots = g_new0 (float *, n_workers);
   for (int w = 0; w < n_workers; w++)
     dots[w] = g_new (float, (gsize) KMEANS_CHUNK_ROWS * k);
@@ -582,11 +659,8 @@ curator_kmeans (const float         *points,
       memset (counts, 0, sizeof (gsize) * k);
       for (gsize i = 0; i < n_points; i++)
         {
-          double *s = sums + (gsize) labels[i] * dim;
-          const float *x = points + i * dim;
           counts[labels[i]]++;
-          for (int j = 0; j < dim; j++)
-            s[j] += x[j];
+          add_to_sum (sums + (gsize) labels[i] * dim, points + i * dim, dim);
         }
       for (int c = 0; c < k; c++)
         {

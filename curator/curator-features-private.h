@@ -8,6 +8,15 @@
 
 G_BEGIN_DECLS
 
+/* Hot loops get one clone per x86 level, picked when the program loads;
+ * they are written in blocks of 16 so GCC's -O2 vectoriser takes them
+ * (with -fno-math-errno for the square roots: see curator/meson.build). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define _CURATOR_HOT __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define _CURATOR_HOT
+#endif
+
 /* SplitMix64 (Steele, Lea and Flood 2014): tiny, fast, and its output is
  * fixed by the seed forever, unlike a library generator that may change. */
 typedef struct {
@@ -75,6 +84,21 @@ gboolean _curator_parallel_run (const CuratorParallel *job, GError **error);
  * and one thread per product keeps each product's summation order fixed. */
 void _curator_blas_single_begin (void);
 void _curator_blas_single_end   (void);
+
+/* curator_kmeans () on @n_threads workers (<= 0: one per core). */
+gboolean _curator_kmeans (const float         *points,
+                          gsize                n_points,
+                          int                  dim,
+                          int                  n_clusters,
+                          int                  max_iterations,
+                          guint64              seed,
+                          int                  n_threads,
+                          float               *centroids,
+                          int                 *assignment,
+                          GCancellable        *cancellable,
+                          CuratorProgressFunc  progress,
+                          gpointer             progress_data,
+                          GError             **error);
 
 /* TRUE, with CURATOR_ERROR_CANCELLED "@what cancelled", when @cancellable
  * (may be NULL) is cancelled. */

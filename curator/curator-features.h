@@ -37,13 +37,13 @@ typedef void (*CuratorProgressFunc) (double fraction, const char *message, gpoin
 /* ---- the Coates et al. patch network ----------------------------------- */
 
 typedef struct {
-  int      side;              /* input images are side x side; 32 (default) or 64 */
+  int      side;              /* input images are side x side: 32 (default) or 64, at most 256 */
   int      patch;             /* patch side in pixels: 6 */
   int      n_centroids;       /* dictionary size: 400 */
   int      pool;              /* pooling grid per axis: 3 (3x3, default) or 2 (quadrants) */
   gboolean sqrt_norm;         /* square root of the pooled sums: TRUE */
   int      n_train_patches;   /* random patches k-means learns from: 400000 */
-  int      kmeans_iterations; /* Lloyd iterations (fewer if it converges): 15 */
+  int      kmeans_iterations; /* Lloyd iterations (fewer if it converges): 10 */
   guint64  seed;              /* patch sampling and k-means initialisation: 1 */
   double   contrast_eps;      /* patch / sqrt (var + contrast_eps), values 0..255: 10 */
   double   zca_eps;           /* added to the covariance eigenvalues: 0.1 */
@@ -106,10 +106,14 @@ const float *curator_patch_model_get_mean      (const CuratorPatchModel *model);
 const float *curator_patch_model_get_zca       (const CuratorPatchModel *model);
 const float *curator_patch_model_get_centroids (const CuratorPatchModel *model);
 
-/* What one extraction did, for benchmarks. */
+/* What one extraction did, for benchmarks. CPU times are the workers' own
+ * (thread CPU clocks), so they hold even when other programs share the
+ * cores; wall times do not. */
 typedef struct {
   double gemm_flops;       /* floating-point operations in the matrix products */
-  double gemm_seconds;     /* time spent in them, summed over workers */
+  double gemm_seconds;     /* wall time inside them, summed over workers */
+  double gemm_cpu_seconds; /* CPU time inside them, summed over workers */
+  double cpu_seconds;      /* CPU time of whole batches, summed over workers */
   double wall_seconds;     /* the whole call */
   int    n_workers;        /* threads that computed batches */
   int    batch_images;     /* images per batch */

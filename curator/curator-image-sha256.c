@@ -63,6 +63,7 @@ sha256_blocks (guint32       state[8],
       __m128i abef = state0, cdgh = state1;
       __m128i w[16];
 
+#pragma GCC unroll 16
       for (int i = 0; i < 16; i++)
         {
           __m128i msg;
@@ -151,6 +152,8 @@ _curator_sha256_update (CuratorSha256 *sha,
     }
 
 #if HAVE_SHA_NI_CODE
+  if (n_bytes == 0)
+    return;   /* data may be NULL, which memcpy may not see */
   sha->n_total += n_bytes;
   if (sha->n_pending > 0)
     {
@@ -202,12 +205,14 @@ _curator_sha256_finish_hex (CuratorSha256 *sha)
     sha256_blocks (sha->state, tail, n_tail / 64);
 
     hex = g_malloc (65);
-    for (int i = 0; i < 8; i++)
-      g_snprintf (hex + 8 * i, 9, "%08x", sha->state[i]);
+    for (int i = 0; i < 64; i++)
+      hex[i] = "0123456789abcdef"[(sha->state[i / 8] >> (28 - 4 * (i % 8))) & 0xf];
+    hex[64] = '\0';
     return hex;
   }
 #else
   g_assert_not_reached ();
+  return NULL;
 #endif
 }
 

@@ -7,6 +7,9 @@
 #include "curator-config.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "curator-error.h"
 #include "curator-image.h"
@@ -149,6 +152,9 @@ _curator_image_check_size (guint64   width,
  * round(sum / (denom_x * denom_y)), never above 255 since the weights are
  * convex. */
 
+/* Far beyond any decodable image (PNG <= 10^6 rows, JPEG <= 65500). */
+#define RESIZE_MAX_HEIGHT (1 << 23)
+
 typedef struct {
   int     *first;
   int     *n_taps;
@@ -229,8 +235,9 @@ taps_init (Taps *taps,
     }
 }
 
-/* The vertical pass: a weighted source row into the accumulators. Apart,
- * with restrict, so that the compiler vectorises it. */
+/* The vertical pass: a weighted source row into the accumulators. It
+ * touches every source byte, so it gets SSE2 (part of x86-64; GCC's -O2
+ * does not vectorise this loop): 16 bytes widened to 32 bits per step. */
 static void
 accumulate_row (guint32       *restrict acc,
                 const guint8  *restrict row,
@@ -238,17 +245,63 @@ accumulate_row (guint32       *restrict acc,
                 gsize                   n,
                 gboolean                first)
 {
+  gsize k = 0;
+
+#ifdef __SSE2__
+  if (weight <= G_MAXUINT16)
+    {
+      const __m128i w = _mm_set1_epi16 ((short) weight);
+      const __m128i zero = _mm_setzero_si128 ();
+
+      for (; k + 16 <= n; k += 16)
+        {
+          __m128i v = _mm_loadu_si128 ((const __m128i *) (row + k));
+          __m128i lo = _mm_unpacklo_epi8 (v, zero), hi = _mm_unpackhi_epi8 (v, zero);
+          __m128i lo_l = _mm_mullo_epi16 (lo, w), lo_h = _mm_mulhi_epu16 (lo, w);
+          __m128i hi_l = _mm_mullo_epi16 (hi, w), hi_h = _mm_mulhi_epu16 (hi, w);
+          __m128i p[4] = {
+            _mm_unpacklo_epi16 (lo_l, lo_h), _mm_unpackhi_epi16 (lo_l, lo_h),
+            _mm_unpacklo_epi16 (hi_l, hi_h), _mm_unpackhi_epi16 (hi_l, hi_h),
+          };
+          __m128i *a = (__m128i *) (acc + k);
+
+          for (int i = 0; i < 4; i++)
+            _mm_storeu_si128 (a + i, first ? p[i] : _mm_add_epi32 (p[i], _mm_loadu_si128 (a + i)));
+        }
+    }
+#endif
+
   if (first)
-    for (gsize k = 0; k < n; k++)
+    for (; k < n; k++)
       acc[k] = weight * row[k];
   else
-    for (gsize k = 0; k < n; k++)
+    for (; k < n; k++)
       acc[k] += weight * row[k];
+}
+
+/* round(sum / denom) as (sum + denom/2) / denom, exactly, without a 64-bit
+ * division per sample: a floating-point estimate, then corrected (once for
+ * any sane shape; the loops only matter for sums beyond 2^52). */
+static inline guint8
+divide_rounded (guint64 sum,
+                guint64 denom,
+                guint64 half,
+                double  inverse)
+{
+  guint64 n = sum + half;
+  guint64 q = (guint64) ((double) n * inverse);
+
+  while (q * denom > n)
+    q--;
+  while ((q + 1) * denom <= n)
+    q++;
+  return (guint8) q;
 }
 
 /* Resizes a packed raster of @channels 8-bit channels (1 to 4). Vertical
  * taps are summed into one row of accumulators first, so the scratch memory
- * is one source row whatever the size. */
+ * is one source row whatever the size. The 32-bit accumulators hold at most
+ * 255 * denom_y, which RESIZE_MAX_HEIGHT keeps below 2^32. */
 void
 _curator_resize_u8 (const guint8 *src,
                     int           src_width,
@@ -262,8 +315,10 @@ _curator_resize_u8 (const guint8 *src,
   g_autofree guint32 *acc = NULL;
   gsize src_stride = (gsize) src_width * channels;
   guint64 denom, half;
+  double inverse;
 
   g_assert (channels >= 1 && channels <= 4);
+  g_assert (src_height <= RESIZE_MAX_HEIGHT && dst_height <= RESIZE_MAX_HEIGHT / 2);
 
   if (src_width == dst_width && src_height == dst_height)
     {
@@ -275,6 +330,7 @@ _curator_resize_u8 (const guint8 *src,
   taps_init (&ty, src_height, dst_height);
   denom = (guint64) tx.denom * ty.denom;
   half = denom / 2;
+  inverse = 1.0 / (double) denom;
   acc = g_new (guint32, src_stride);
 
   for (int y = 0; y < dst_height; y++)
@@ -285,18 +341,36 @@ _curator_resize_u8 (const guint8 *src,
       for (int t = 0; t < ty.n_taps[y]; t++)
         accumulate_row (acc, src + (gsize) (ty.first[y] + t) * src_stride, wy[t], src_stride, t == 0);
 
-      for (int x = 0; x < dst_width; x++)
-        {
-          const guint32 *wx = tx.weights + (gsize) x * tx.max_taps;
-          const guint32 *a = acc + (gsize) tx.first[x] * channels;
-          guint64 sum[4] = { 0, 0, 0, 0 };
+      if (channels == 3)
+        for (int x = 0; x < dst_width; x++)
+          {
+            const guint32 *wx = tx.weights + (gsize) x * tx.max_taps;
+            const guint32 *a = acc + (gsize) tx.first[x] * 3;
+            guint64 r = 0, g = 0, b = 0;
 
-          for (int t = 0; t < tx.n_taps[x]; t++, a += channels)
+            for (int t = 0; t < tx.n_taps[x]; t++, a += 3)
+              {
+                r += (guint64) wx[t] * a[0];
+                g += (guint64) wx[t] * a[1];
+                b += (guint64) wx[t] * a[2];
+              }
+            out[3 * x + 0] = divide_rounded (r, denom, half, inverse);
+            out[3 * x + 1] = divide_rounded (g, denom, half, inverse);
+            out[3 * x + 2] = divide_rounded (b, denom, half, inverse);
+          }
+      else
+        for (int x = 0; x < dst_width; x++)
+          {
+            const guint32 *wx = tx.weights + (gsize) x * tx.max_taps;
+            const guint32 *a = acc + (gsize) tx.first[x] * channels;
+            guint64 sum[4] = { 0, 0, 0, 0 };
+
+            for (int t = 0; t < tx.n_taps[x]; t++, a += channels)
+              for (int c = 0; c < channels; c++)
+                sum[c] += (guint64) wx[t] * a[c];
             for (int c = 0; c < channels; c++)
-              sum[c] += (guint64) wx[t] * a[c];
-          for (int c = 0; c < channels; c++)
-            out[x * channels + c] = (guint8) ((sum[c] + half) / denom);
-        }
+              out[x * channels + c] = divide_rounded (sum[c], denom, half, inverse);
+          }
     }
 
   taps_clear (&tx);
@@ -312,6 +386,7 @@ curator_rgb_resize (const CuratorRgb *image,
 
   g_return_val_if_fail (image != NULL, NULL);
   g_return_val_if_fail (width > 0 && height > 0, NULL);
+  g_return_val_if_fail (image->height <= RESIZE_MAX_HEIGHT && height <= RESIZE_MAX_HEIGHT / 2, NULL);
 
   result = curator_rgb_new (width, height);
   _curator_resize_u8 (image->pixels, image->width, image->height, 3,

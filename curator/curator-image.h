@@ -44,7 +44,10 @@ CuratorRgb *curator_rgb_new  (int width, int height);  /* zeroed */
 void        curator_rgb_free (CuratorRgb *image);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorRgb, curator_rgb_free)
 
-/* Area-averaged resize (box filter for shrinking, bilinear for growing). */
+/* Area-averaged resize (box filter for shrinking, bilinear for growing),
+ * each axis on its own, in exact integer arithmetic: shrinking by an
+ * integer factor gives each block's mean rounded half up. Heights up to
+ * 2^23 rows in and 2^22 out (far beyond any decodable image). */
 CuratorRgb *curator_rgb_resize (const CuratorRgb *image, int width, int height);
 
 /* What decoding a file told us besides its pixels. */
@@ -52,21 +55,30 @@ typedef struct {
   CuratorImageFormat format;
   int width;       /* full size, after EXIF orientation */
   int height;
-  int channels;    /* as stored: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA or CMYK */
+  int channels;    /* as stored: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA or CMYK;
+                    * a PNG palette counts as 3, a tRNS chunk adds the alpha */
 } CuratorImageInfo;
 
 /* Decodes @data. With @max_side > 0 the result may be smaller than the full
  * image (JPEG DCT scaling) but its shorter side is never below
- * MIN(@max_side, full shorter side); with 0 it is full size. @info gets the
- * full-size facts. Errors: CURATOR_ERROR_UNSUPPORTED_FORMAT (not PNG/JPEG),
- * CURATOR_ERROR_CORRUPT_IMAGE (with a reason a person understands). */
+ * MIN(@max_side, full shorter side); with 0 it is full size. @info (may be
+ * NULL) gets the full-size facts. Transparency is composited over white;
+ * 16-bit samples are rounded to 8; no gamma or ICC correction is applied;
+ * CMYK is converted naively (Adobe's inverted CMYK recognised).
+ * Errors: CURATOR_ERROR_UNSUPPORTED_FORMAT ("not a PNG or JPEG file", or a
+ * JPEG variant libjpeg-turbo does not read: 12-bit, lossless),
+ * CURATOR_ERROR_CORRUPT_IMAGE with a reason a person understands ("file is
+ * empty", "file is truncated", "bad CRC in PNG chunk IHDR", "image header
+ * claims 100000x100000 pixels (limit 100 Mpx)", libpng's or libjpeg's own
+ * words otherwise). Messages never name the file: the caller knows it. */
 CuratorRgb *curator_image_decode (const guint8      *data,
                                   gsize              n_bytes,
                                   int                max_side,
                                   CuratorImageInfo  *info,
                                   GError           **error);
 
-/* Encodes for the thumbnail cache. */
+/* Encodes for the thumbnail cache. PNG is written uncompressed (zlib level
+ * 0, see curator-image-png.c): it serves only the tiny thumbnails. */
 GBytes *curator_image_encode_png  (const CuratorRgb *image, GError **error);
 GBytes *curator_image_encode_jpeg (const CuratorRgb *image, int quality, GError **error);
 
@@ -80,11 +92,15 @@ typedef struct {
   char    *pixel_hash;   /* hex SHA-256 of width, height and the full-size RGB pixels;
                           * equal for the same picture stored as PNG and as lossless data */
   guint64  phash;        /* 64-bit DCT perceptual hash of a 32x32 grey version */
+  /* Luma (Rec. 601, 0..255) statistics, measured on the thumbnail raster so
+   * that they mean the same whatever the file's size: */
   double   luma_p05, luma_p50, luma_p95;
   double   contrast;     /* std-dev of luma 0..255 */
   double   entropy;      /* bits, of the 256-bin luma histogram */
-  double   blur;         /* variance of the 4-neighbour Laplacian of luma */
-  gboolean is_grey;      /* colour stored, but R=G=B everywhere (to a tolerance of 2) */
+  double   blur;         /* variance of the 4-neighbour Laplacian of luma; low = blurry */
+  gboolean is_grey;      /* R=G=B everywhere in the decoded raster (to a tolerance
+                          * of 2): TRUE for grey files and for colour files that
+                          * hold a grey picture */
   GBytes  *thumb;        /* encoded thumbnail, longest side <= CURATOR_THUMB_MAX_PX,
                           * PNG when both sides <= 64 (lossless for tiny images), else JPEG q90 */
   char    *thumb_format; /* "png" or "jpeg" */
@@ -96,7 +112,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorImageFacts, curator_image_facts_free)
 
 /* Reads the file at @path (refusing non-regular files, FIFOs, directories,
  * files over CURATOR_IMAGE_MAX_FILE_BYTES and unreadable ones with
- * CURATOR_ERROR_IO) and computes every fact above, decoding once.
+ * CURATOR_ERROR_IO; a missing one with CURATOR_ERROR_NOT_FOUND; symbolic
+ * links are followed) and computes every fact above, decoding once.
  *
  * The pixel hash needs the full-resolution pixels, so a file whose full
  * decode is cheap (<= 1 Mpx) is decoded at full size; a larger JPEG is

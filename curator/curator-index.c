@@ -94,6 +94,7 @@ is_split_name (const char *name)
 
 typedef struct {
   const char *root;
+  CuratorPathRoot *checked_root; /* resolves names read from disk, byte for byte */
   GPtrArray  *candidates;   /* of Candidate */
   GHashTable *visited;      /* "dev:ino" of folders walked, against symlink loops */
   GPtrArray  *problems;
@@ -182,7 +183,8 @@ walk_folder (Walk        *walk,
       if (S_ISLNK (lst.st_mode))
         {
           g_autoptr(GError) link_error = NULL;
-          g_autofree char *resolved = curator_path_resolve_inside (walk->root, child_rel, &link_error);
+          g_autofree char *resolved = curator_path_root_resolve_native (walk->checked_root, child_rel,
+                                                                        &link_error);
 
           if (resolved == NULL)
             {
@@ -597,10 +599,13 @@ curator_index_run (CuratorDb                  *db,
     }
   else
     {
-      Walk walk = { root, g_ptr_array_new_with_free_func (candidate_free),
+      g_autoptr(CuratorPathRoot) checked_root = curator_path_root_new (root, error);
+      Walk walk = { root, checked_root, g_ptr_array_new_with_free_func (candidate_free),
                     g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
                     report->problems, cancellable };
 
+      if (checked_root == NULL)
+        return FALSE;
       candidates = walk.candidates;
       ok = walk_folder (&walk, "", 0, NULL, NULL, error);
       g_hash_table_unref (walk.visited);

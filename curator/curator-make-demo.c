@@ -637,7 +637,9 @@ main (int argc, char *argv[])
 
   int status = 0;
   g_autofree char *tmp_dir = g_strdup_printf ("%s.tmp-XXXXXX", outdir);
-  if (g_mkdtemp_full (tmp_dir, 0755) == NULL)
+  g_autofree char *parent = g_path_get_dirname (outdir);
+  /* OUTDIR may name folders that do not exist yet. */
+  if (g_mkdir_with_parents (parent, 0755) != 0 || g_mkdtemp_full (tmp_dir, 0755) == NULL)
     {
       int errsv = errno;
       g_printerr ("curator-make-demo: cannot create %s: %s\n", tmp_dir, g_strerror (errsv));

@@ -249,6 +249,16 @@ test_deterministic (void)
   g_assert_cmpmem (first, b->n * b->k * sizeof (float), second, b->n * b->k * sizeof (float));
   assert_valid_probs (first, b->n, b->k);
 
+  /* The number of threads does not matter either. */
+  for (int n_threads = 1; n_threads <= 3; n_threads++)
+    {
+      params.n_threads = n_threads;
+      g_autofree float *threaded = run_ok (&params, b, b->x_flip, b->labels, NULL, NULL);
+      g_assert_cmpmem (first, b->n * b->k * sizeof (float), threaded,
+                       b->n * b->k * sizeof (float));
+    }
+  params.n_threads = 0;
+
   /* ...and the seed matters. */
   params.seed = 2;
   g_autofree float *other = run_ok (&params, b, b->x_flip, b->labels, NULL, NULL);
@@ -387,6 +397,7 @@ test_cancel (void)
   quick_params (&params);
   params.epochs = 1000; /* would take long if the cancel were ignored */
   params.batch_size = 8;
+  params.n_threads = 1; /* with more, each running model may report its epoch */
   gboolean ok = curator_classifier_cross_val_predict (&params, b->x, b->x_flip, b->labels, NULL,
                                                       b->n, b->d, b->k, probs, NULL, cancellable,
                                                       cancel_on_first_progress, &state, &error);
@@ -404,6 +415,20 @@ test_cancel (void)
   g_assert_false (ok);
   g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_CANCELLED);
   g_assert_cmpint (state.n_calls, ==, 0);
+
+  /* With several threads every model stops at its next batch. */
+  g_clear_error (&error);
+  g_cancellable_reset (cancellable);
+  state.n_calls = 0;
+  state.last_fraction = 0.0;
+  params.n_threads = 2;
+  ok = curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, b->n, b->d,
+                                             b->k, probs, NULL, cancellable,
+                                             cancel_on_first_progress, &state, &error);
+  g_assert_false (ok);
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_CANCELLED);
+  g_assert_cmpint (state.n_calls, >=, 1);
+  g_assert_cmpint (state.n_calls, <=, 2);
 }
 
 static void

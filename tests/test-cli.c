@@ -251,6 +251,59 @@ test_human_output (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "corrupt"));
 }
 
+/* The demo maker writes a stratified, seeded, noisy dataset that indexes
+ * cleanly, with the truth beside it. */
+static void
+test_make_demo (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->tmp, "demo", "fashion", NULL);
+  g_autofree char *csv_path = g_build_filename (out, "labels.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_autofree char *project = g_build_filename (f->tmp, "demo.curator", NULL);
+  g_auto(GStrv) lines = NULL;
+  const char *argv[] = { g_getenv ("CURATOR_MAKE_DEMO"), out, "--count", "200", "--noise", "0.25",
+                         "--seed", "3", NULL };
+  int status, wrong = 0, rows = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("Debian's dataset-fashion-mnist is not installed");
+      return;
+    }
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "file,given_label,true_label");
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+
+      if (*lines[i] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], ",", -1);
+      g_assert_cmpint (g_strv_length (fields), ==, 3);
+      rows++;
+      if (g_strcmp0 (fields[1], fields[2]) != 0)
+        wrong++;
+      /* The folder is the given label. */
+      g_assert_true (g_str_has_prefix (fields[0], fields[1]));
+    }
+  g_assert_cmpint (rows, ==, 200);
+  g_assert_cmpint (wrong, ==, 50);
+  {
+    g_autoptr(JsonNode) report = run_json (f, 0, "index", out, "--project", project, "--json", NULL);
+    g_assert_cmpint (member_int (report, "added"), ==, 200);
+    g_assert_cmpint (member_int (report, "corrupt"), ==, 0);
+  }
+  /* Refuses to overwrite. */
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) != 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,6 +314,7 @@ main (int argc, char **argv)
   ADD ("exit-codes", test_exit_codes);
   ADD ("help-everywhere", test_help_everywhere);
   ADD ("human-output", test_human_output);
+  ADD ("make-demo", test_make_demo);
 #undef ADD
   return g_test_run ();
 }

@@ -986,6 +986,38 @@ test_jpeg_exif_orientation (void)
       }
 }
 
+/* Orientation applies to a scaled decode as well: 512x256 stored, turned
+ * upright to 256x512, decoded at 2/8. */
+static guint
+sample_marked_big (int x, int y, int c, gconstpointer user)
+{
+  return sample_marked (x / 8, y / 8, c, user);
+}
+
+static void
+test_jpeg_exif_orientation_scaled (void)
+{
+  static const guint8 red[3] = { 230, 20, 20 }, blue[3] = { 20, 20, 230 };
+  g_autoptr (GBytes) exif = make_exif (6, FALSE);
+  JpegSpec s = { .width = 512, .height = 256, .components = 3, .app1 = exif, .sample = sample_marked_big };
+  g_autoptr (GBytes) bytes = make_jpeg (&s);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CuratorRgb) image = NULL;
+  CuratorImageInfo info;
+  int scale = 0;
+
+  image = _curator_image_decode_scaled (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                        64, 0, &info, &scale, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (scale, ==, 2);
+  g_assert_cmpint (info.width, ==, 256);
+  g_assert_cmpint (info.height, ==, 512);
+  g_assert_cmpint (image->width, ==, 64);
+  g_assert_cmpint (image->height, ==, 128);
+  assert_corner (image, TR, red);
+  assert_corner (image, BR, blue);
+}
+
 /* The EXIF reader sees untrusted bytes: every prefix and a few lies. */
 static void
 test_exif_malformed (void)
@@ -1346,6 +1378,15 @@ test_file_refused (FileFixture *f, gconstpointer data)
   assert_file_fails (empty, CURATOR_ERROR_CORRUPT_IMAGE, "file is empty");
   assert_file_fails (txt, CURATOR_ERROR_UNSUPPORTED_FORMAT, "not a PNG or JPEG file");
   assert_file_fails (missing, CURATOR_ERROR_NOT_FOUND, NULL);
+
+  /* Over the size limit: refused from its size alone (a sparse file, so
+   * nothing is written or read). */
+  {
+    g_autofree char *huge = write_file (f, "huge.jpg", "\xff\xd8\xff", 3);
+
+    g_assert_cmpint (truncate (huge, CURATOR_IMAGE_MAX_FILE_BYTES + 1), ==, 0);
+    assert_file_fails (huge, CURATOR_ERROR_IO, "larger than");
+  }
 }
 
 static void
@@ -1542,6 +1583,25 @@ test_resize_non_integer (void)
               }
       }
   }
+}
+
+/* A box weight is the overlap in units of 1/out of a source pixel, so an
+ * output over 65535 rows gives weights above 16 bits, which take the scalar
+ * path of the vertical pass: checked against the definition. */
+static void
+test_resize_tall (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr (CuratorRgb) tall = curator_rgb_new (6, 70001);
+  g_autoptr (CuratorRgb) out = NULL;
+
+  for (gsize i = 0; i < (gsize) 6 * 70001 * 3; i++)
+    tall->pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  out = curator_rgb_resize (tall, 6, 66000);
+  for (int y = 0; y < 66000; y += 97)
+    for (int x = 0; x < 6; x++)
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpfloat (fabs (px (out, x, y)[c] - area_mean (tall, 6, 66000, x, y, c)), <=, 0.5 + 1e-9);
 }
 
 static void
@@ -1811,6 +1871,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/jpeg/cmyk", test_jpeg_cmyk);
   g_test_add_func ("/image/jpeg/scan-limit", test_jpeg_scan_limit);
   g_test_add_func ("/image/jpeg/exif-orientation", test_jpeg_exif_orientation);
+  g_test_add_func ("/image/jpeg/exif-orientation-scaled", test_jpeg_exif_orientation_scaled);
   g_test_add_func ("/image/jpeg/exif-malformed", test_exif_malformed);
   g_test_add_func ("/image/jpeg/dct-scaling", test_jpeg_dct_scaling);
   g_test_add_func ("/image/broken/basic", test_broken_basic);
@@ -1826,6 +1887,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/stats/grey-tolerance", test_stats_grey_tolerance);
   g_test_add_func ("/image/resize/box", test_resize_box);
   g_test_add_func ("/image/resize/non-integer", test_resize_non_integer);
+  g_test_add_func ("/image/resize/tall", test_resize_tall);
   g_test_add_func ("/image/resize/grow", test_resize_grow);
   g_test_add_func ("/image/phash", test_phash);
   g_test_add_func ("/image/thumbnails", test_thumbnails);

@@ -16,20 +16,26 @@
  * sum pooling, square root). It is a development aid, not the product's
  * extractor, and is cached next to --out.
  *
+ * Like bench-features, it re-executes itself with the OPENBLAS_CORETYPE that
+ * curator_blas_suggest_coretype() names unless --keep-coretype is given.
+ *
  *   bench-classifier [--features /tmp/feat/cifar] [options]
  *   bench-classifier --standin /tmp/noisy20 --out /tmp/clfw/standin [options]
  */
 #include "curator-config.h"
 
+#include <stdio.h>   /* before jpeglib.h, which needs FILE and size_t */
+
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <cblas.h>
 #include <jpeglib.h>
 
 #include "curator-classifier.h"
 #include "curator-error.h"
+#include "curator-features.h"
 
 /* ---- the dump ---- */
 
@@ -529,10 +535,11 @@ main (int argc, char **argv)
   g_autofree char *out = NULL;
   g_autofree char *model = NULL;
   g_autofree char *probs_path = NULL;
+  g_autofree char *grid = NULL;
   gboolean no_smoothing = FALSE, no_balance = FALSE, no_flip = FALSE, no_ensemble = FALSE;
-  gboolean no_calibrate = FALSE, stratify = FALSE;
+  gboolean no_calibrate = FALSE, stratify = FALSE, keep_coretype = FALSE;
   int hidden = -1, epochs = -1, folds = -1, seeds = -1, repeats = -1, batch = -1;
-  int project = -1, limit = 0;
+  int project = -1, limit = 0, threads = -1, replicate = 1;
   double l2 = -1.0, smoothing = -1.0, lr = -1.0, dropout = -1.0;
   gint64 seed = -1;
   GOptionEntry entries[] = {
@@ -549,16 +556,20 @@ main (int argc, char **argv)
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Mini-batch size", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate", "X" },
     { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &l2, "L2 strength (0: choose by inner validation)", "X" },
+    { "grid", 0, 0, G_OPTION_ARG_STRING, &grid, "L2 candidates, comma-separated (with --l2 0)", "LIST" },
     { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing", "X" },
     { "project", 0, 0, G_OPTION_ARG_INT, &project, "Project onto N principal directions (0: off)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use the first N samples only", "N" },
+    { "replicate", 0, 0, G_OPTION_ARG_INT, &replicate, "Repeat every sample N times (for timing larger sets; the accuracy is then meaningless)", "N" },
     { "no-smoothing", 0, 0, G_OPTION_ARG_NONE, &no_smoothing, "Label smoothing off", NULL },
     { "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "Class-balanced sampling off", NULL },
     { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "Ignore the mirrored features", NULL },
     { "no-ensemble", 0, 0, G_OPTION_ARG_NONE, &no_ensemble, "One model per fold, no repeats", NULL },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "No temperature", NULL },
     { "stratify", 0, 0, G_OPTION_ARG_NONE, &stratify, "Label-stratified folds", NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Models trained at once (0: per processor)", "N" },
+    { "keep-coretype", 0, 0, G_OPTION_ARG_NONE, &keep_coretype, "Do not fix OpenBLAS's kernel choice", NULL },
     { "probs", 0, 0, G_OPTION_ARG_FILENAME, &probs_path, "Write the probabilities (float32) here", "FILE" },
     { NULL }
   };
@@ -567,12 +578,23 @@ main (int argc, char **argv)
   CuratorClassifierParams params;
   CuratorClassifierReport report;
   Dump dump = { 0 };
+  g_auto(GStrv) original_argv = g_strdupv (argv); /* parsing edits argv */
+  const char *suggestion;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       fprintf (stderr, "%s\n", error->message);
       return 2;
+    }
+  suggestion = curator_blas_suggest_coretype ();
+  if (suggestion != NULL && !keep_coretype)
+    {
+      fprintf (stderr, "OpenBLAS picked %s kernels on a CPU that runs %s ones: re-executing with "
+               "OPENBLAS_CORETYPE=%s\n", curator_blas_get_corename (), suggestion, suggestion);
+      g_setenv ("OPENBLAS_CORETYPE", suggestion, TRUE);
+      execv ("/proc/self/exe", original_argv);
+      fprintf (stderr, "re-exec failed, going on\n");
     }
 
   if (standin != NULL)
@@ -604,6 +626,31 @@ main (int argc, char **argv)
     }
   if (limit > 0 && (gsize) limit < dump.n)
     dump.n = (gsize) limit;
+  if (replicate > 1)
+    {
+      gsize n = dump.n * (gsize) replicate, row = dump.dim;
+      float *x = g_new (float, n * row);
+      float *xf = dump.x_flip != NULL ? g_new (float, n * row) : NULL;
+      int *given = g_new (int, n), *truth = g_new (int, n);
+      for (gsize i = 0; i < n; i++)
+        {
+          gsize src = i % dump.n;
+          memcpy (x + i * row, dump.x + src * row, sizeof (float) * row);
+          if (xf != NULL)
+            memcpy (xf + i * row, dump.x_flip + src * row, sizeof (float) * row);
+          given[i] = dump.given[src];
+          truth[i] = dump.truth[src];
+        }
+      g_free (dump.x);
+      g_free (dump.x_flip);
+      g_free (dump.given);
+      g_free (dump.truth);
+      dump.x = x;
+      dump.x_flip = xf;
+      dump.given = given;
+      dump.truth = truth;
+      dump.n = n;
+    }
 
   curator_classifier_params_init_default (&params);
   if (model != NULL && !curator_model_kind_from_string (model, &params.model))
@@ -628,6 +675,14 @@ main (int argc, char **argv)
   if (no_ensemble) params.n_seeds = params.n_repeats = 1;
   if (no_calibrate) params.calibrate = FALSE;
   if (stratify) params.stratify = TRUE;
+  if (threads >= 0) params.n_threads = threads;
+  if (grid != NULL)
+    {
+      g_auto(GStrv) values = g_strsplit (grid, ",", -1);
+      params.n_grid = 0;
+      for (int i = 0; values[i] != NULL && i < CURATOR_CLASSIFIER_MAX_GRID; i++)
+        params.l2_grid[params.n_grid++] = g_ascii_strtod (values[i], NULL);
+    }
 
   fprintf (stderr, "%" G_GSIZE_FORMAT " samples x %" G_GSIZE_FORMAT " features, %d classes, flips %s; "
            "blas %s, %d threads\n", dump.n, dump.dim, dump.k, dump.x_flip ? "yes" : "no",
@@ -661,15 +716,38 @@ main (int argc, char **argv)
   printf ("accuracy_given %.4f\nmacro_f1_given %.4f\n",
           curator_classifier_accuracy (probs, dump.given, dump.n, dump.k),
           curator_classifier_macro_f1 (probs, dump.given, dump.n, dump.k));
+  {
+    /* Calibration: NLL and expected calibration error (15 bins of the top
+     * probability) against the given labels, which are all the model knows. */
+    double nll = 0.0, ece = 0.0;
+    double bin_conf[15] = { 0 }, bin_right[15] = { 0 }, bin_n[15] = { 0 };
+    for (gsize i = 0; i < dump.n; i++)
+      {
+        const float *p = probs + i * (gsize) dump.k;
+        int top = 0;
+        for (int c = 1; c < dump.k; c++)
+          if (p[c] > p[top])
+            top = c;
+        nll -= log (MAX (p[dump.given[i]], 1e-12f));
+        int bin = MIN (14, (int) (p[top] * 15));
+        bin_conf[bin] += p[top];
+        bin_right[bin] += top == dump.given[i];
+        bin_n[bin] += 1;
+      }
+    for (int b = 0; b < 15; b++)
+      if (bin_n[b] > 0)
+        ece += fabs (bin_conf[b] - bin_right[b]) / (double) dump.n;
+    printf ("nll_given %.4f\nece_given %.4f\n", nll / (double) dump.n, ece);
+  }
   printf ("mislabelled_in_worst_250 %.3f\nmislabelled_in_worst_500 %.3f\n",
           precision_at (probs, &dump, 250), precision_at (probs, &dump, 500));
-  printf ("seconds %.2f (project %.2f, inner %.2f, train %.2f, predict %.2f)\n",
-          report.seconds_total, report.seconds_project, report.seconds_select,
-          report.seconds_train, report.seconds_predict);
+  printf ("seconds %.2f (project %.2f, standardise %.2f, train %.2f, calibrate %.2f)\n",
+          report.seconds_total, report.seconds_project, report.seconds_standardise,
+          report.seconds_train, report.seconds_calibrate);
   printf ("models %d, dims %d\n", report.n_models, report.feature_dims);
   for (int g = 0; g < report.n_grid; g++)
-    printf ("grid l2 %g: inner accuracy %.4f nll %.4f\n", report.grid_l2[g],
-            report.grid_inner_accuracy[g], report.grid_inner_nll[g]);
+    printf ("grid l2 %g: held-out accuracy %.4f nll %.4f (vs given labels)\n", report.grid_l2[g],
+            report.grid_heldout_accuracy[g], report.grid_heldout_nll[g]);
   printf ("fold l2:");
   for (int f = 0; f < report.n_folds; f++)
     printf (" %g", report.fold_l2[f]);
