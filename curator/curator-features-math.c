@@ -353,47 +353,51 @@ typedef struct {
   float      **dots;      /* per worker: KMEANS_CHUNK_ROWS x k */
 } KmeansCtx;
 
+/* 16 lanes as one value, for the one loop below that the vectoriser
+ * handles badly by itself (it keeps conditional updates in memory). */
+typedef float   V16f __attribute__ ((vector_size (64)));
+typedef gint32  V16i __attribute__ ((vector_size (64)));
+
 /* Index of the smallest a + b (the first of equal ones) and that value.
- * 16 lanes each keep their running minimum and its index, so that the
- * compiler turns the scan into vector compares and blends. */
+ * Each of 16 lanes keeps its running minimum and where it was. */
 _CURATOR_HOT static int
 argmin_sum (const float *restrict a, const float *restrict b, int n, float *min_out)
 {
-  float part[16];
-  int at[16];
-  float m;
-  int best;
+  V16f least;
+  V16i at, index = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+  float m = G_MAXFLOAT;
+  int best = n;
   int j = 0;
 
   for (int l = 0; l < 16; l++)
     {
-      part[l] = G_MAXFLOAT;
+      least[l] = G_MAXFLOAT;
       at[l] = n;
     }
   for (; j + 16 <= n; j += 16)
-    for (int l = 0; l < 16; l++)
+    {
+      V16f va, vb, v;
+      V16i better;
+
+      memcpy (&va, a + j, sizeof va);
+      memcpy (&vb, b + j, sizeof vb);
+      v = va + vb;
+      better = v < least;   /* -1 where the new value is smaller */
+      least = (V16f) (((V16i) v & better) | ((V16i) least & ~better));
+      at = (index & better) | (at & ~better);
+      index += 16;
+    }
+  for (int l = 0; l < 16; l++)
+    if (least[l] < m || (least[l] == m && at[l] < best))
       {
-        float v = a[j + l] + b[j + l];
-        int better = v < part[l];
-        part[l] = better ? v : part[l];
-        at[l] = better ? j + l : at[l];
+        m = least[l];
+        best = at[l];
       }
   for (; j < n; j++)
-    {
-      float v = a[j] + b[j];
-      if (v < part[j & 15])
-        {
-          part[j & 15] = v;
-          at[j & 15] = j;
-        }
-    }
-  m = part[0];
-  best = at[0];
-  for (int l = 1; l < 16; l++)
-    if (part[l] < m || (part[l] == m && at[l] < best))
+    if (a[j] + b[j] < m)
       {
-        m = part[l];
-        best = at[l];
+        m = a[j] + b[j];
+        best = j;
       }
   *min_out = m;
   return best < n ? best : 0;   /* n only if everything was NaN */
@@ -437,7 +441,16 @@ _CURATOR_HOT static void
 update_min_distance (float *restrict d2, const float *restrict x2, float c2,
                      const float *restrict dots, gsize n)
 {
-  for (gsize i = 0; i < n; i++)
+  gsize i = 0;
+
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; l++)
+      {
+        float d = x2[i + l] + c2 + dots[i + l];
+        d = d > 0.0f ? d : 0.0f;
+        d2[i + l] = d < d2[i + l] ? d : d2[i + l];
+      }
+  for (; i < n; i++)
     {
       float d = x2[i] + c2 + dots[i];
       d = d > 0.0f ? d : 0.0f;

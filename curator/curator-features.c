@@ -794,6 +794,8 @@ curator_patch_model_extract (const CuratorPatchModel *model,
   ctx.n_pos = p->side - p->patch + 1;
   n_patches = ctx.n_pos * ctx.n_pos;
   ctx.batch_images = MAX (1, BATCH_TARGET_ROWS / n_patches);
+  if (g_getenv ("CURATOR_TUNE_BATCH_ROWS")) /* TUNING ONLY, remove */
+    ctx.batch_images = MAX (1, (int) g_ascii_strtoll (g_getenv ("CURATOR_TUNE_BATCH_ROWS"), NULL, 10) / n_patches);
   n_batches = (n_images + ctx.batch_images - 1) / ctx.batch_images;
   n_workers = _curator_parallel_n_workers (p->n_threads, n_batches);
   n_rows = (gsize) ctx.batch_images * n_patches;

@@ -31,7 +31,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
     }
   tu_write_png (f->root, "bird/b0.png", 32, 32, 200);
   tu_write_png (f->root, "_unlabeled/u0.png", 32, 32, 300);
-  tu_write_bytes (f->root, "cat/broken.jpg", "\xff\xd8\xff\xe0 garbage", 14);
+  static const char broken[] = "\xff\xd8\xff\xe0 garbage";
+
+  tu_write_bytes (f->root, "cat/broken.jpg", broken, sizeof broken - 1);
 }
 
 static void
