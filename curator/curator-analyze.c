@@ -703,7 +703,8 @@ curator_analyze_run (CuratorDb                   *db,
         }
     }
   g_clear_pointer (&pixels, g_free);
-  report->gemm_gflops = gemm_seconds > 0 ? gemm_flops / gemm_seconds / 1e9 : 0;
+  /* gemm_seconds is summed over the worker threads: this is a per-core rate. */
+  report->gemm_gflops_per_core = gemm_seconds > 0 ? gemm_flops / gemm_seconds / 1e9 : 0;
   report->seconds_features = seconds_since (t);
 
   /* Out-of-sample probabilities. */

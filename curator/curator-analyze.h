@@ -40,7 +40,7 @@ typedef struct {
   gboolean dictionary_cached;
   double accuracy;         /* out-of-sample, against the current labels */
   double macro_f1;
-  double gemm_gflops;      /* feature stage's matrix products, when computed */
+  double gemm_gflops_per_core; /* feature stage's matrix products per worker thread, when computed */
   double seconds_load, seconds_dictionary, seconds_features, seconds_classifier,
          seconds_store, seconds_total;
   CuratorClassifierReport classifier;

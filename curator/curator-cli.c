@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 
 #include "curator-cli-private.h"
+#include "curator-features.h"
 #include "curator-index.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
@@ -603,6 +604,8 @@ print_help (FILE *out)
 int
 main (int argc, char **argv)
 {
+  /* Before anything else: OpenBLAS may have chosen kernels 5x too slow. */
+  curator_blas_ensure_fast_kernels (argv);
   setlocale (LC_ALL, "");
 
   if (argc < 2)

@@ -120,11 +120,16 @@ typedef struct {
 } CuratorPatchStats;
 
 /* Writes @n_images rows of curator_patch_model_get_dim() floats to @out
- * (row-major, in input order). With @flip every image is mirrored left to
- * right first: the features of the mirrored image, for augmentation.
- * While it runs, OpenBLAS is switched to one thread (the workers are the
- * parallelism); the previous setting is restored on return. @stats may be
- * NULL. Errors: CURATOR_ERROR_CANCELLED (@out is then partly written). */
+ * (row-major, in input order; cell-major: cell (row * pool + column) holds
+ * values [cell * n_centroids, (cell + 1) * n_centroids)). The values are
+ * non-negative; a linear classifier wants them standardised per column, as
+ * the paper does. With @flip every image is mirrored left to right first:
+ * the features of the mirrored image, for augmentation.
+ * While it (or training) runs, OpenBLAS is switched to one thread (the
+ * workers are the parallelism); the previous setting is restored on return.
+ * A model is read-only once built: several threads may extract with it at
+ * once. @stats may be NULL. Errors: CURATOR_ERROR_CANCELLED (@out is then
+ * partly written). */
 gboolean curator_patch_model_extract (const CuratorPatchModel *model,
                                       const guint8 *const     *images,
                                       gsize                    n_images,
@@ -230,6 +235,13 @@ gboolean curator_kmeans (const float         *points,
  * before the library loads, i.e. in the environment of a re-executed
  * program; otherwise (also when OPENBLAS_CORETYPE is already set) NULL. */
 const char *curator_blas_suggest_coretype (void);
+
+/* Call first thing in main() with main's argv, before anything else reads
+ * it: when curator_blas_suggest_coretype() names better kernels, sets
+ * OPENBLAS_CORETYPE and re-executes the program with the same arguments, so
+ * this returns only when the kernels are already right (or re-executing
+ * failed, which costs speed, not correctness). */
+void curator_blas_ensure_fast_kernels (char **argv);
 
 /* The kernel set OpenBLAS uses, e.g. "SkylakeX". (transfer none) */
 const char *curator_blas_get_corename (void);
