@@ -41,6 +41,8 @@ curator_analyze_options_init_default (CuratorAnalyzeOptions *options)
   options->flip = TRUE;
   options->verified_weight = 2.0;
   options->relearn = FALSE;
+  curator_issues_options_init_default (&options->issues);
+  options->rounds = 2;
 }
 
 /* ---- half precision ------------------------------------------------------ */
@@ -439,9 +441,9 @@ static char *
 report_timings_json (const CuratorAnalyzeReport *r)
 {
   return g_strdup_printf ("{\"load\":%.3f,\"dictionary\":%.3f,\"features\":%.3f,"
-                          "\"classifier\":%.3f,\"store\":%.3f,\"total\":%.3f}",
+                          "\"classifier\":%.3f,\"issues\":%.3f,\"store\":%.3f,\"total\":%.3f}",
                           r->seconds_load, r->seconds_dictionary, r->seconds_features,
-                          r->seconds_classifier, r->seconds_store, r->seconds_total);
+                          r->seconds_classifier, r->seconds_issues, r->seconds_store, r->seconds_total);
 }
 
 static char *
@@ -453,14 +455,18 @@ report_metrics_json (const CuratorAnalyzeReport *r)
   g_ascii_formatd (f1, sizeof f1, "%.6f", r->macro_f1);
   return g_strdup_printf ("{\"samples\":%" G_GSIZE_FORMAT ",\"labelled\":%" G_GSIZE_FORMAT
                           ",\"classes\":%d,\"dims\":%d,\"accuracy\":%s,\"macro_f1\":%s,"
-                          "\"features_cached\":%" G_GSIZE_FORMAT ",\"features_computed\":%" G_GSIZE_FORMAT "}",
+                          "\"features_cached\":%" G_GSIZE_FORMAT ",\"features_computed\":%" G_GSIZE_FORMAT
+                          ",\"rounds\":%d,\"pseudo_labels\":%" G_GSIZE_FORMAT ",\"label_issues\":%" G_GSIZE_FORMAT
+                          ",\"suggestions\":%" G_GSIZE_FORMAT "}",
                           r->n_samples, r->n_labelled, r->n_classes, r->n_dims, acc, f1,
-                          r->n_features_cached, r->n_features_computed);
+                          r->n_features_cached, r->n_features_computed, r->rounds, r->n_pseudo_labels,
+                          r->n_label_issues, r->n_suggestions);
 }
 
 static gboolean
 store_scores (CuratorDb *db, gint64 run_id, GPtrArray *samples, const int *labels,
-              const gint64 *class_ids, int k, const float *probs, GError **error)
+              const gint64 *class_ids, int k, const float *probs,
+              const CuratorIssuesResult *issues, GError **error)
 {
   g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_db_score_free);
 
@@ -481,6 +487,7 @@ store_scores (CuratorDb *db, gint64 run_id, GPtrArray *samples, const int *label
       score->probs = g_memdup2 (p, sizeof (float) * k);
       score->predicted_label = class_ids[best];
       score->p_label = labels[i] >= 0 ? p[labels[i]] : 0.0;
+      curator_issues_fill_score (issues, i, class_ids, score);
       g_ptr_array_add (batch, score);
       if (batch->len == STORE_CHUNK || i + 1 == samples->len)
         {
@@ -517,6 +524,11 @@ curator_analyze_run (CuratorDb                   *db,
   g_autofree float *x_flip = NULL;
   g_autofree float *probs = NULL;
   g_autoptr(GHashTable) class_index = NULL;
+  g_autoptr(CuratorIssuesResult) issues = NULL;
+  g_autofree int *train_labels = NULL;
+  g_autofree gboolean *verified = NULL;
+  g_autofree double *reference = NULL;
+  g_autofree const char **class_names = NULL;
   g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) missing_flip = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autofree char *params_json = NULL;
@@ -571,13 +583,18 @@ curator_analyze_run (CuratorDb                   *db,
     }
   labels = g_new (int, n);
   weights = g_new (float, n);
+  verified = g_new (gboolean, n);
+  class_names = g_new0 (const char *, k + 1);
+  for (int c = 0; c < k; c++)
+    class_names[c] = ((CuratorDbClass *) g_ptr_array_index (classes, c))->name;
   for (gsize i = 0; i < n; i++)
     {
       CuratorDbSample *s = g_ptr_array_index (samples, i);
       int *index = s->current_label != 0 ? g_hash_table_lookup (class_index, &s->current_label) : NULL;
 
       labels[i] = index != NULL ? *index : -1;
-      weights[i] = s->verified ? (float) options->verified_weight : 1.0f;
+      verified[i] = s->verified && labels[i] >= 0;
+      weights[i] = verified[i] ? (float) options->verified_weight : 1.0f;
       if (labels[i] >= 0)
         report->n_labelled++;
     }
@@ -707,21 +724,74 @@ curator_analyze_run (CuratorDb                   *db,
   report->gemm_gflops_per_core = gemm_seconds > 0 ? gemm_flops / gemm_seconds / 1e9 : 0;
   report->seconds_features = seconds_since (t);
 
-  /* Out-of-sample probabilities. */
-  t = g_get_monotonic_time ();
-  stage_enter (&stage, 0.5, 0.47, "Training the classifier");
-  probs = g_new (float, n * k);
-  if (!curator_classifier_cross_val_predict (&options->classifier, x, x_flip, labels, weights, n, f.dim, k,
-                                             probs, &report->classifier, cancellable,
-                                             stage_progress, &stage, &local_error))
+  /* Out-of-sample probabilities, then what is wrong; with self-training,
+   * again on the confident suggestions. */
+  reference = g_new (double, MAX (n, 1));
+  if (!curator_issues_reference_p_label (db, (CuratorDbSample *const *) samples->pdata, n, run_id,
+                                         reference, &local_error))
     goto out;
+  probs = g_new (float, n * k);
+  train_labels = g_memdup2 (labels, sizeof (int) * MAX (n, 1));
+  report->rounds = MAX (options->rounds, 1);
+  for (int round = 0; round < report->rounds; round++)
+    {
+      CuratorIssuesInput input = {
+        n, k, class_names, probs, labels, x, f.dim, verified, reference,
+        (CuratorDbSample *const *) samples->pdata
+      };
+      double share = 0.47 / report->rounds;
+      g_autofree char *message = report->rounds > 1
+        ? g_strdup_printf ("Training the classifier (round %d of %d)", round + 1, report->rounds)
+        : g_strdup ("Training the classifier");
+
+      t = g_get_monotonic_time ();
+      stage_enter (&stage, 0.5 + share * round, share * 0.9, message);
+      if (!curator_classifier_cross_val_predict (&options->classifier, x, x_flip, train_labels, weights, n,
+                                                 f.dim, k, probs, &report->classifier, cancellable,
+                                                 stage_progress, &stage, &local_error))
+        goto out;
+      report->seconds_classifier += seconds_since (t);
+
+      t = g_get_monotonic_time ();
+      stage_enter (&stage, 0.5 + share * (round + 0.9), share * 0.1, "Looking for problems");
+      g_clear_pointer (&issues, curator_issues_result_free);
+      issues = curator_issues_analyze (&input, &options->issues, cancellable, &local_error);
+      if (issues == NULL)
+        goto out;
+      report->seconds_issues += seconds_since (t);
+
+      if (round + 1 < report->rounds)
+        {
+          /* The next round learns from confident suggestions: a flagged or
+           * unlabelled sample whose suggestion clears its class's confident
+           * threshold (the mean self-probability of that class, the bar
+           * confident learning itself uses). A person's label is never
+           * replaced; nothing else changes. */
+          report->n_pseudo_labels = 0;
+          memcpy (train_labels, labels, sizeof (int) * n);
+          for (gsize i = 0; i < n; i++)
+            {
+              int suggestion = issues->suggested[i];
+
+              if (verified[i] || suggestion < 0 || suggestion == labels[i])
+                continue;
+              if (labels[i] >= 0 && !(issues->issues[i] & CURATOR_ISSUE_LABEL))
+                continue;
+              if (issues->suggestion_confidence[i] < issues->cl->thresholds[suggestion])
+                continue;
+              train_labels[i] = suggestion;
+              report->n_pseudo_labels++;
+            }
+        }
+    }
   report->accuracy = curator_classifier_accuracy (probs, labels, n, k);
   report->macro_f1 = curator_classifier_macro_f1 (probs, labels, n, k);
-  report->seconds_classifier = seconds_since (t);
+  report->n_label_issues = issues->n_label_issues;
+  report->n_suggestions = issues->n_suggestions;
 
   t = g_get_monotonic_time ();
   stage_enter (&stage, 0.97, 0.03, "Storing the results");
-  if (!store_scores (db, run_id, samples, labels, class_ids, k, probs, &local_error))
+  if (!store_scores (db, run_id, samples, labels, class_ids, k, probs, issues, &local_error))
     goto out;
   report->seconds_store = seconds_since (t);
   report->seconds_total = seconds_since (started);

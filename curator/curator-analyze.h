@@ -4,8 +4,11 @@
  * thumbnail cache, computes (or takes from the feature cache) the k-means
  * patch features and the colour/gradient features, trains the classifier
  * with K-fold cross-validation so that every sample gets an out-of-sample
- * probability vector, and stores them in a new run with its parameters,
- * versions, stage timings and metrics. The GUI calls this same function in a
+ * probability vector, finds what is wrong (curator-issues.h: label issues,
+ * outliers, duplicates, image quality, minority classes, suggestions), and
+ * stores it all in a new run with its parameters, versions, stage timings
+ * and metrics. With rounds > 1 it self-trains: the next round's classifier
+ * learns from the previous round's confident suggestions. The GUI calls this same function in a
  * worker thread; the CLI calls it directly. */
 #pragma once
 
@@ -14,6 +17,7 @@
 #include "curator-classifier.h"
 #include "curator-db.h"
 #include "curator-features.h"
+#include "curator-issues.h"
 #include "curator-progress.h"
 
 G_BEGIN_DECLS
@@ -25,6 +29,11 @@ typedef struct {
   CuratorClassifierParams classifier;
   double                  verified_weight;/* training weight of labels a person chose or confirmed */
   gboolean                relearn;        /* learn a new dictionary even when one is cached */
+  CuratorIssuesOptions    issues;         /* what is flagged, and how */
+  int                     rounds;         /* self-training rounds (>= 1; 1 = none): each round
+                                           * after the first trains on the previous round's
+                                           * confident suggestions in place of the labels
+                                           * they replace; a person's labels are never replaced */
 } CuratorAnalyzeOptions;
 
 void curator_analyze_options_init_default (CuratorAnalyzeOptions *options);
@@ -40,9 +49,13 @@ typedef struct {
   gboolean dictionary_cached;
   double accuracy;         /* out-of-sample, against the current labels */
   double macro_f1;
+  int    rounds;           /* self-training rounds run */
+  gsize  n_pseudo_labels;  /* training labels replaced by suggestions in the last round */
+  gsize  n_label_issues;   /* flagged as likely mislabelled */
+  gsize  n_suggestions;
   double gemm_gflops_per_core; /* feature stage's matrix products per worker thread, when computed */
   double seconds_load, seconds_dictionary, seconds_features, seconds_classifier,
-         seconds_store, seconds_total;
+         seconds_issues, seconds_store, seconds_total;
   CuratorClassifierReport classifier;
 } CuratorAnalyzeReport;
 

@@ -215,18 +215,20 @@ column_sums (const float *a, gsize n_rows, gsize n_cols, float *out)
 }
 
 /* Draw order for one epoch. Without balancing, a permutation of the rows.
- * With it, every class present gets ceil(n_rows / n_present) draws; a class
- * walks through its own shuffled member list, reshuffling when it runs out,
- * so a minority class repeats within the epoch and a majority class is seen
- * in full over successive epochs. */
+ * With it, class c gets a quota of draws in proportion to n_c^(1 - power)
+ * (power 1: every class equally often; 0.5: as the square root of its size),
+ * the quotas summing to about n_rows. A class walks through its own shuffled
+ * member list, reshuffling when it runs out, so a minority class repeats
+ * within the epoch and a majority class is seen in full over successive
+ * epochs. */
 typedef struct {
   gboolean  balance;
   gsize     n_rows;
   guint32  *rows;          /* copy of the training rows */
-  int       n_present;
   guint32 **members;       /* per class: member rows (NULL for absent classes) */
   gsize    *n_members;
   gsize    *cursor;
+  gsize    *quota;
   int       n_classes;
   gsize     epoch_len;
 } EpochPlan;
@@ -236,9 +238,11 @@ epoch_plan_init (EpochPlan              *plan,
                  const _CuratorDataView *view,
                  const guint32          *rows,
                  gsize                   n_rows,
-                 gboolean                balance)
+                 gboolean                balance,
+                 double                  power)
 {
   int k = view->n_classes;
+  double total_weight = 0.0;
 
   memset (plan, 0, sizeof *plan);
   plan->balance = balance;
@@ -252,15 +256,24 @@ epoch_plan_init (EpochPlan              *plan,
   plan->members = g_new0 (guint32 *, k);
   plan->n_members = g_new0 (gsize, k);
   plan->cursor = g_new0 (gsize, k);
+  plan->quota = g_new0 (gsize, k);
   for (gsize i = 0; i < n_rows; i++)
     plan->n_members[view->labels[rows[i]]]++;
   for (int c = 0; c < k; c++)
     if (plan->n_members[c] > 0)
       {
         plan->members[c] = g_new (guint32, plan->n_members[c]);
-        plan->n_present++;
+        total_weight += pow ((double) plan->n_members[c], 1.0 - power);
         /* Start "exhausted" so the first epoch shuffles. */
         plan->cursor[c] = plan->n_members[c];
+      }
+  plan->epoch_len = 0;
+  for (int c = 0; c < k; c++)
+    if (plan->n_members[c] > 0)
+      {
+        double share = pow ((double) plan->n_members[c], 1.0 - power) / total_weight;
+        plan->quota[c] = MAX (1, (gsize) floor (share * (double) n_rows + 0.5));
+        plan->epoch_len += plan->quota[c];
         plan->n_members[c] = 0;
       }
   for (gsize i = 0; i < n_rows; i++)
@@ -268,8 +281,6 @@ epoch_plan_init (EpochPlan              *plan,
       int c = view->labels[rows[i]];
       plan->members[c][plan->n_members[c]++] = rows[i];
     }
-  plan->epoch_len = ((n_rows + (gsize) plan->n_present - 1) / (gsize) plan->n_present)
-                    * (gsize) plan->n_present;
 }
 
 static void
@@ -282,6 +293,7 @@ epoch_plan_clear (EpochPlan *plan)
   g_free (plan->members);
   g_free (plan->n_members);
   g_free (plan->cursor);
+  g_free (plan->quota);
 }
 
 /* Fills @order (plan->epoch_len entries). */
@@ -295,13 +307,12 @@ epoch_plan_next (EpochPlan *plan, _CuratorRng *rng, guint32 *order)
       return;
     }
 
-  gsize quota = plan->epoch_len / (gsize) plan->n_present;
   gsize at = 0;
   for (int c = 0; c < plan->n_classes; c++)
     {
       if (plan->members[c] == NULL)
         continue;
-      for (gsize q = 0; q < quota; q++)
+      for (gsize q = 0; q < plan->quota[c]; q++)
         {
           if (plan->cursor[c] >= plan->n_members[c])
             {
@@ -391,7 +402,7 @@ _curator_model_train (const _CuratorTrainOptions *options,
       weight_scale = sum > 0.0 ? (double) n_rows / sum : 1.0;
     }
 
-  epoch_plan_init (&plan, view, rows, n_rows, options->balance);
+  epoch_plan_init (&plan, view, rows, n_rows, options->balance, options->balance_power);
 
   g_autofree guint32 *order = g_new (guint32, plan.epoch_len);
   g_autofree guint8 *flip_bits = view->features_flip != NULL ? g_new0 (guint8, batch) : NULL;

@@ -87,6 +87,7 @@ typedef struct {
   double   dropout;
   double   label_smoothing;
   gboolean balance;
+  double   balance_power;
   int      epochs;
   int      batch_size;
   double   learning_rate;

@@ -61,10 +61,16 @@ curator_model_kind_from_string (const char *name, CuratorModelKind *kind)
 
 /* Measured on the practice set (10,000 CIFAR-10 images, 20% noise, the
  * 3600-dimensional patch features; tests/bench/bench-classifier.c): an MLP
- * with 256 hidden units, dropout 0.3 and two seeds per fold reaches 0.665
- * out-of-sample accuracy against the true labels in about 28 CPU-seconds
- * (logistic regression: 0.64). Six epochs are enough: more let the model
- * learn the noisy labels and lower accuracy. The L2 strength changes the
+ * with 256 hidden units and dropout 0.3, 5-fold cross-validation repeated
+ * twice, reaches 0.665-0.670 out-of-sample accuracy against the true labels
+ * (three seeds) in about 30 CPU-seconds; logistic regression 0.64. Two
+ * repeats beat two seeds per fold at the same cost (different training sets
+ * make a more diverse ensemble). Six epochs are enough: more let the model
+ * learn the noisy labels and lower accuracy. Class balance by square-root
+ * sampling: on the long-tailed practice set (3,405 images, 1000 -> 50) it
+ * gives the best macro-F1, 0.527 against 0.507 without balancing and 0.500
+ * with every class drawn equally often (which also repeats the minority
+ * classes' many wrong labels most). The L2 strength changes the
  * result by less than the seed does, so it is fixed here; choosing it from
  * l2_grid (l2 = 0) costs one set of models per candidate. */
 void
@@ -78,10 +84,11 @@ curator_classifier_params_init_default (CuratorClassifierParams *params)
   params->dropout = 0.3;
   params->label_smoothing = 0.1;
   params->balance = TRUE;
+  params->balance_power = 0.5;
   params->stratify = FALSE;
   params->n_folds = 5;
-  params->n_repeats = 1;
-  params->n_seeds = 2;
+  params->n_repeats = 2;
+  params->n_seeds = 1;
   params->epochs = 6;
   params->batch_size = 256;
   params->learning_rate = 1e-3;
@@ -502,6 +509,7 @@ model_job (Run *run, int job, GError **error)
     .dropout = params->dropout,
     .label_smoothing = params->label_smoothing,
     .balance = params->balance,
+    .balance_power = params->balance_power,
     .epochs = params->epochs,
     .batch_size = params->batch_size,
     .learning_rate = params->learning_rate,
@@ -726,6 +734,7 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
   g_return_val_if_fail (params->model != CURATOR_MODEL_MLP || params->hidden >= 1, FALSE);
   g_return_val_if_fail (params->dropout >= 0.0 && params->dropout < 1.0, FALSE);
   g_return_val_if_fail (params->label_smoothing >= 0.0 && params->label_smoothing < 1.0, FALSE);
+  g_return_val_if_fail (params->balance_power >= 0.0 && params->balance_power <= 1.0, FALSE);
   g_return_val_if_fail (params->l2 > 0.0 || (params->n_grid >= 1
                                              && params->n_grid <= CURATOR_CLASSIFIER_MAX_GRID),
                         FALSE);
@@ -836,7 +845,11 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
     double grid_acc_sum[CURATOR_CLASSIFIER_MAX_GRID] = { 0 };
 
     for (int j = 0; j < run.n_fold_jobs; j++)
-      merge_fold (&run, &run.folds[j], acc, count, report, grid_nll_sum, grid_acc_sum);
+      {
+        if (_curator_progress_cancelled (&run.progress, error))
+          goto out;
+        merge_fold (&run, &run.folds[j], acc, count, report, grid_nll_sum, grid_acc_sum);
+      }
     for (gsize i = 0; i < n_samples; i++)
       {
         g_assert (count[i] > 0);

@@ -77,8 +77,12 @@ typedef struct {
   int      hidden;          /* MLP hidden units */
   double   dropout;         /* MLP: dropout probability on the hidden layer, 0 = off */
   double   label_smoothing; /* target = (1 - s) one-hot + s / k */
-  gboolean balance;         /* class-balanced sampling: every class gets the same number
-                             * of draws per epoch, minority classes repeat */
+  gboolean balance;         /* class-balanced sampling: minority classes are drawn
+                             * more often than their size says (repeating within an
+                             * epoch), majority classes less */
+  double   balance_power;   /* with balance, class c's share of the draws goes as
+                             * n_c^(1 - balance_power): 1 = every class equally often,
+                             * 0.5 = as the square root of its size, 0 = as its size */
   gboolean stratify;        /* label-stratified folds; breaks the exact out-of-sample
                              * guarantee described above, default FALSE */
   int      n_folds;         /* K, >= 2 */

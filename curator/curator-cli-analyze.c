@@ -50,7 +50,7 @@ cli_cmd_analyze (int argc, char **argv)
 {
   CuratorAnalyzeOptions options;
   g_autofree char *model = NULL;
-  int folds = 0, side = 0, centroids = 0, pool = 0, epochs = 0, seed = -1;
+  int folds = 0, side = 0, centroids = 0, pool = 0, epochs = 0, seed = -1, rounds = 0;
   double smoothing = -1, l2 = 0;
   gboolean no_flip = FALSE, no_balance = FALSE, no_color_hog = FALSE, relearn = FALSE;
   const GOptionEntry entries[] = {
@@ -67,6 +67,7 @@ cli_cmd_analyze (int argc, char **argv)
     { "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "No class-balanced sampling", NULL },
     { "no-color-hog", 0, 0, G_OPTION_ARG_NONE, &no_color_hog, "No colour/gradient histogram features", NULL },
     { "relearn", 0, 0, G_OPTION_ARG_NONE, &relearn, "Learn a new patch dictionary even if one is cached", NULL },
+    { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Self-training rounds (default 2; 1 = none)", "R" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- cross-validated predictions for every sample");
@@ -110,6 +111,15 @@ cli_cmd_analyze (int argc, char **argv)
     options.patch.pool = pool;
   if (epochs != 0)
     options.classifier.epochs = epochs;
+  if (rounds != 0)
+    {
+      if (rounds < 1 || rounds > 10)
+        {
+          code = cli_usage (context, "--rounds must be between 1 and 10");
+          goto out;
+        }
+      options.rounds = rounds;
+    }
   if (l2 > 0)
     options.classifier.l2 = l2;
   if (smoothing >= 0)
@@ -175,12 +185,18 @@ cli_cmd_analyze (int argc, char **argv)
            report.run_id, report.n_samples, report.n_labelled, report.n_classes);
   g_print ("Out-of-sample accuracy %.3f, macro-F1 %.3f (against the current labels)\n",
            report.accuracy, report.macro_f1);
+  g_print ("Flagged %" G_GSIZE_FORMAT " likely mislabelled; %" G_GSIZE_FORMAT " suggestions"
+           " (see `curator issues`)\n", report.n_label_issues, report.n_suggestions);
+  if (report.rounds > 1)
+    g_print ("Self-training: %d rounds, %" G_GSIZE_FORMAT " confident suggestions trained on in the last\n",
+             report.rounds, report.n_pseudo_labels);
   g_print ("Features: %d dimensions, %" G_GSIZE_FORMAT " computed, %" G_GSIZE_FORMAT " from the cache%s\n",
            report.n_dims, report.n_features_computed, report.n_features_cached,
            report.dictionary_cached ? "; dictionary from the cache" : "");
-  g_print ("Time: %.1f s (load %.1f, dictionary %.1f, features %.1f, classifier %.1f, store %.1f)\n",
+  g_print ("Time: %.1f s (load %.1f, dictionary %.1f, features %.1f, classifier %.1f, issues %.1f, store %.1f)\n",
            report.seconds_total, report.seconds_load, report.seconds_dictionary,
-           report.seconds_features, report.seconds_classifier, report.seconds_store);
+           report.seconds_features, report.seconds_classifier, report.seconds_issues,
+           report.seconds_store);
 
 out:
   cli_common_clear (&common);

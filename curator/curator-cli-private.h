@@ -83,5 +83,9 @@ int cli_cmd_restore  (int argc, char **argv);
 int cli_cmd_undo     (int argc, char **argv);
 int cli_cmd_redo     (int argc, char **argv);
 int cli_cmd_history  (int argc, char **argv);
+int cli_cmd_issues   (int argc, char **argv);
+int cli_cmd_accept   (int argc, char **argv);
+int cli_cmd_eval     (int argc, char **argv);
+int cli_cmd_export   (int argc, char **argv);
 
 G_END_DECLS

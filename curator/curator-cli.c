@@ -587,6 +587,10 @@ static const Command commands[] = {
   { "undo",    cli_cmd_undo,    "Revert the last decision" },
   { "redo",    cli_cmd_redo,    "Re-apply the last undone decision" },
   { "history", cli_cmd_history, "The decision log" },
+  { "issues",  cli_cmd_issues,  "What the latest analysis flagged, worst first" },
+  { "accept",  cli_cmd_accept,  "Accept the suggested labels (by sample or by confidence)" },
+  { "eval",    cli_cmd_eval,    "Score the latest analysis against a file of true labels" },
+  { "export",  cli_cmd_export,  "Write a cleaned, rebalanced, leak-free train/val/test split" },
 };
 
 static void

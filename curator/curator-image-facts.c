@@ -1,16 +1,22 @@
 /* curator-image-facts.c: everything the index keeps about one image file.
  *
- * One read, one decode, then hashes, statistics and a thumbnail. The decode
- * is full size up to FACTS_FULL_MAX_PIXELS (the pixel hash wants every
- * pixel, and a small decode is cheap); a larger JPEG is decoded at the DCT
- * scale that still serves the thumbnail.
+ * One read, one decode, then hashes, statistics and a thumbnail. A JPEG is
+ * decoded at the smallest DCT scale M/8 that still covers the thumbnail
+ * (CURATOR_SCALE_COVER_LONG_SIDE), since nothing computed here needs more:
+ * a 1024x768 photo decodes at 2/8 straight to its 256x192 thumbnail, for a
+ * fraction of a full decode. A picture that already fits the thumbnail is
+ * decoded at full size (M = 8). PNG cannot be scaled and is always decoded
+ * whole.
  *
  * The luma statistics and the perceptual hash are measured on the thumbnail
  * raster (longest side <= CURATOR_THUMB_MAX_PX), not on the decode: that is
  * far cheaper for large files, and it makes the numbers mean the same for a
  * 300 px and a 3000 px picture of the same scene (the Laplacian's variance,
  * for one, depends strongly on the scale it is taken at). The grey test runs
- * over the whole decoded raster, where a single coloured pixel still counts.
+ * over the whole decoded raster.
+ *
+ * A small file that fits the thumbnail is its own thumbnail: its bytes are
+ * kept as they are, with their format, rather than re-encoded.
  *
  * Error messages do not name the file: the caller knows it and records the
  * reason against the sample. */
@@ -27,8 +33,10 @@
 #include "curator-image.h"
 #include "curator-image-private.h"
 
-#define FACTS_FULL_MAX_PIXELS (1000 * 1000)
-/* Thumbnails this small or smaller are stored losslessly. */
+/* A picture that fits the thumbnail and whose file is no larger than this
+ * is stored as its own thumbnail. */
+#define THUMB_SOURCE_MAX_BYTES (64 * 1024)
+/* Thumbnails this small or smaller are otherwise stored losslessly. */
 #define THUMB_PNG_MAX_PX 64
 #define THUMB_JPEG_QUALITY 90
 #define GREY_TOLERANCE 2
@@ -120,6 +128,46 @@ phash_table (void)
   return &table;
 }
 
+/* The k-th smallest of v[0..n-1] (0-based), reordering v so that v[k] holds
+ * it with nothing larger before it and nothing smaller after it: Hoare's
+ * selection, a few hundred comparisons for 64 values where a sort takes
+ * about two thousand. */
+static float
+select_kth (float *v,
+            int    n,
+            int    k)
+{
+  int lo = 0, hi = n - 1;
+
+  while (lo < hi)
+    {
+      float pivot = v[(lo + hi) / 2];
+      int i = lo, j = hi;
+
+      while (i <= j)
+        {
+          while (v[i] < pivot)
+            i++;
+          while (v[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              float t = v[i];
+
+              v[i++] = v[j];
+              v[j--] = t;
+            }
+        }
+      if (k <= j)
+        hi = j;
+      else if (k >= i)
+        lo = i;
+      else
+        break;
+    }
+  return v[k];
+}
+
 static guint64
 phash_of_luma (const guint8 *luma,
                int           width,
@@ -129,10 +177,9 @@ phash_of_luma (const guint8 *luma,
   guint8 small[PHASH_SIZE * PHASH_SIZE];
   float rows[PHASH_SIZE][PHASH_BLOCK];
   float coeff[PHASH_BLOCK][PHASH_BLOCK] = { { 0 } };
-  float sorted[PHASH_BLOCK * PHASH_BLOCK];
-  float median;
+  float values[PHASH_BLOCK * PHASH_BLOCK];
+  float low, high, median;
   guint64 hash = 0;
-  int n = 0;
 
   _curator_resize_u8 (luma, width, height, 1, small, PHASH_SIZE, PHASH_SIZE);
 
@@ -161,18 +208,15 @@ phash_of_luma (const guint8 *luma,
           coeff[u][v] += c * rows[y][v];
       }
 
-  /* The median of 64 by insertion sort: cheaper than qsort's calls. */
-  for (int u = 0; u < PHASH_BLOCK; u++)
-    for (int v = 0; v < PHASH_BLOCK; v++)
-      {
-        float value = coeff[u][v];
-        int i = n++;
+  /* The median of the 64: the mean of the 32nd and 33rd smallest. After the
+   * selection of the 32nd, the 33rd is the least of those after it. */
+  memcpy (values, coeff, sizeof values);
+  low = select_kth (values, PHASH_BLOCK * PHASH_BLOCK, 31);
+  high = values[32];
+  for (int i = 33; i < PHASH_BLOCK * PHASH_BLOCK; i++)
+    high = MIN (high, values[i]);
+  median = (low + high) / 2;
 
-        for (; i > 0 && sorted[i - 1] > value; i--)
-          sorted[i] = sorted[i - 1];
-        sorted[i] = value;
-      }
-  median = (sorted[31] + sorted[32]) / 2;
   for (int u = 0; u < PHASH_BLOCK; u++)
     for (int v = 0; v < PHASH_BLOCK; v++)
       if (coeff[u][v] > median)
@@ -182,11 +226,15 @@ phash_of_luma (const guint8 *luma,
 
 /* ---- statistics ---------------------------------------------------------- */
 
-/* Rec. 601 luma in 8.8 fixed point; exact (R=G=B=v gives v). */
-static inline guint8
-luma_of (const guint8 *rgb)
+/* Rec. 601 luma in 8.8 fixed point; exact (R=G=B=v gives v). The pointers
+ * do not alias: said so, the loop keeps them in registers. */
+static void
+luma_of_rgb (guint8       *restrict luma,
+             const guint8 *restrict rgb,
+             gsize                  n_pixels)
 {
-  return (guint8) ((77u * rgb[0] + 150u * rgb[1] + 29u * rgb[2] + 128u) >> 8);
+  for (gsize i = 0; i < n_pixels; i++, rgb += 3)
+    luma[i] = (guint8) ((77u * rgb[0] + 150u * rgb[1] + 29u * rgb[2] + 128u) >> 8);
 }
 
 static gboolean
@@ -227,22 +275,34 @@ c_log2_c (guint64 c)
   return (double) c * log2 ((double) c);
 }
 
-static double
-histogram_percentile (const guint64 histogram[256],
-                      guint64       n,
-                      double        fraction)
+/* The smallest values at or below which 5%, 50% and 95% of the pixels lie,
+ * in one pass. For an integer count, cumulative >= fraction * n is
+ * cumulative >= ceil (fraction * n); at least one pixel is always wanted. */
+static void
+histogram_percentiles (const guint64  histogram[256],
+                       guint64        n,
+                       double        *p05,
+                       double        *p50,
+                       double        *p95)
 {
-  /* The smallest value at or below which @fraction of the pixels lie. */
-  double want = fraction * (double) n;
+  static const double fractions[3] = { 0.05, 0.50, 0.95 };
+  double *out[3] = { p05, p50, p95 };
+  guint64 want[3];
   guint64 cumulative = 0;
+  int next = 0;
 
-  for (int v = 0; v < 256; v++)
+  for (int i = 0; i < 3; i++)
+    {
+      want[i] = (guint64) ceil (fractions[i] * (double) n);
+      want[i] = MAX (want[i], 1);
+      *out[i] = 255;
+    }
+  for (int v = 0; v < 256 && next < 3; v++)
     {
       cumulative += histogram[v];
-      if ((double) cumulative >= want && cumulative > 0)
-        return v;
+      while (next < 3 && cumulative >= want[next])
+        *out[next++] = v;
     }
-  return 255;
 }
 
 /* Fills the luma statistics of @facts from @luma and returns nothing; the
@@ -276,9 +336,7 @@ luma_statistics (CuratorImageFacts *facts,
   facts->contrast = sqrt ((double) (sum_sq * n - sum * sum) / ((double) n * n));
   /* One occupied bin gives log2(n) - log2(n), maybe -1e-16: that is 0. */
   facts->entropy = entropy > 1e-9 ? entropy : 0;
-  facts->luma_p05 = histogram_percentile (histogram, n, 0.05);
-  facts->luma_p50 = histogram_percentile (histogram, n, 0.50);
-  facts->luma_p95 = histogram_percentile (histogram, n, 0.95);
+  histogram_percentiles (histogram, n, &facts->luma_p05, &facts->luma_p50, &facts->luma_p95);
 
   facts->blur = 0;
   if (width >= 3 && height >= 3)
@@ -325,25 +383,27 @@ thumb_size (int  width,
 
 /* ---- putting it together ---------------------------------------------------- */
 
-CuratorImageFacts *
-curator_image_facts_from_bytes (const guint8  *data,
-                                gsize          n_bytes,
-                                GError       **error)
+/* Computes the facts of @data. @owner, when not NULL, holds @data: a file
+ * that is its own thumbnail then shares its memory instead of a copy. */
+static CuratorImageFacts *
+facts_compute (const guint8  *data,
+               gsize          n_bytes,
+               GBytes        *owner,
+               GError       **error)
 {
   g_autoptr (CuratorImageFacts) facts = NULL;
   g_autoptr (CuratorRgb) image = NULL;
   g_autoptr (CuratorRgb) thumb_owned = NULL;
-  g_autofree guint8 *luma = NULL;
+  g_autofree guint8 *luma_heap = NULL;
+  guint8 luma_stack[64 * 64];
+  guint8 *luma;
   const CuratorRgb *thumb;
   CuratorImageInfo info;
   int scale_num, thumb_w, thumb_h;
   gsize n_thumb;
 
-  g_return_val_if_fail (data != NULL || n_bytes == 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   image = _curator_image_decode_scaled (data, n_bytes, CURATOR_THUMB_MAX_PX,
-                                        FACTS_FULL_MAX_PIXELS, &info, &scale_num, error);
+                                        CURATOR_SCALE_COVER_LONG_SIDE, &info, &scale_num, error);
   if (image == NULL)
     return NULL;
 
@@ -354,8 +414,10 @@ curator_image_facts_from_bytes (const guint8  *data,
   facts->is_grey = raster_is_grey (image);
 
   /* From the full-size facts, so a scaled decode gives the same thumbnail
-   * size as a full one would; never larger than the picture. */
+   * size as a full one would; never larger than the picture. The scale rule
+   * guarantees the decode is at least that large in both directions. */
   thumb_size (info.width, info.height, &thumb_w, &thumb_h);
+  g_assert (image->width >= thumb_w && image->height >= thumb_h);
   if (thumb_w == image->width && thumb_h == image->height)
     thumb = image;
   else
@@ -364,13 +426,20 @@ curator_image_facts_from_bytes (const guint8  *data,
   facts->thumb_height = thumb_h;
 
   n_thumb = (gsize) thumb_w * thumb_h;
-  luma = g_malloc (n_thumb);
-  for (gsize i = 0; i < n_thumb; i++)
-    luma[i] = luma_of (thumb->pixels + 3 * i);
+  luma = n_thumb <= sizeof luma_stack ? luma_stack : (luma_heap = g_malloc (n_thumb));
+  luma_of_rgb (luma, thumb->pixels, n_thumb);
   luma_statistics (facts, luma, thumb_w, thumb_h);
   facts->phash = phash_of_luma (luma, thumb_w, thumb_h);
 
-  if (thumb_w <= THUMB_PNG_MAX_PX && thumb_h <= THUMB_PNG_MAX_PX)
+  if (thumb_w == info.width && thumb_h == info.height && n_bytes <= THUMB_SOURCE_MAX_BYTES)
+    {
+      /* Its own thumbnail: decoding it gives this very raster (orientation
+       * included), and it costs neither an encode nor more room than it
+       * takes on disk, usually a third of the lossless PNG. */
+      facts->thumb = owner != NULL ? g_bytes_ref (owner) : g_bytes_new (data, n_bytes);
+      facts->thumb_format = g_strdup (curator_image_format_to_string (info.format));
+    }
+  else if (thumb_w <= THUMB_PNG_MAX_PX && thumb_h <= THUMB_PNG_MAX_PX)
     {
       facts->thumb = curator_image_encode_png (thumb, error);
       facts->thumb_format = g_strdup ("png");
@@ -384,6 +453,40 @@ curator_image_facts_from_bytes (const guint8  *data,
     return NULL;
 
   return g_steal_pointer (&facts);
+}
+
+CuratorImageFacts *
+curator_image_facts_from_bytes (const guint8  *data,
+                                gsize          n_bytes,
+                                GError       **error)
+{
+  g_return_val_if_fail (data != NULL || n_bytes == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return facts_compute (data, n_bytes, NULL, error);
+}
+
+CuratorImageFacts *
+curator_image_facts_from_gbytes (GBytes  *bytes,
+                                 GError **error)
+{
+  gsize n_bytes;
+  const guint8 *data;
+
+  g_return_val_if_fail (bytes != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = g_bytes_get_data (bytes, &n_bytes);
+  return facts_compute (data, n_bytes, bytes, error);
+}
+
+char *
+curator_image_file_hash (const guint8 *data,
+                         gsize         n_bytes)
+{
+  g_return_val_if_fail (data != NULL || n_bytes == 0, NULL);
+
+  return _curator_sha256_hex (data, n_bytes);
 }
 
 /* Reads all of @fd (a regular file of @size bytes); a file that shrank
@@ -425,11 +528,12 @@ read_all (int       fd,
   return g_steal_pointer (&buffer);
 }
 
-CuratorImageFacts *
-curator_image_facts_from_file (const char  *path,
-                               GError     **error)
+GBytes *
+curator_image_read_file (const char  *path,
+                         gint64      *mtime_us,
+                         GError     **error)
 {
-  g_autofree guint8 *data = NULL;
+  guint8 *data;
   struct stat st;
   gsize n_bytes = 0;
   int fd;
@@ -487,6 +591,22 @@ curator_image_facts_from_file (const char  *path,
   close (fd);
   if (data == NULL)
     return NULL;
+  if (mtime_us != NULL)
+    *mtime_us = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+  return g_bytes_new_take (data, n_bytes);
+}
 
-  return curator_image_facts_from_bytes (data, n_bytes, error);
+CuratorImageFacts *
+curator_image_facts_from_file (const char  *path,
+                               GError     **error)
+{
+  g_autoptr (GBytes) bytes = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = curator_image_read_file (path, NULL, error);
+  if (bytes == NULL)
+    return NULL;
+  return curator_image_facts_from_gbytes (bytes, error);
 }

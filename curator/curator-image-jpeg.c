@@ -245,27 +245,31 @@ cmyk_row_to_rgb (guint8       *out,
     }
 }
 
-/* The smallest M for which the decode at M/8 still has a shorter side of at
- * least MIN(max_side, full shorter side). */
+/* The smallest M for which the decode at M/8 still covers what @rule asks
+ * of @max_side (0: full size). */
 static void
-jpeg_choose_scale (JpegDecoder *d,
-                   int          max_side,
-                   gint64       full_max_pixels)
+jpeg_choose_scale (JpegDecoder      *d,
+                   int               max_side,
+                   CuratorScaleRule  rule)
 {
   struct jpeg_decompress_struct *cinfo = &d->cinfo;
-  JDIMENSION full_short = MIN (cinfo->image_width, cinfo->image_height);
-  JDIMENSION need = MIN ((JDIMENSION) max_side, full_short);
-  gboolean full = max_side == 0
-    || (gint64) cinfo->image_width * cinfo->image_height <= full_max_pixels;
+  gboolean long_side = rule == CURATOR_SCALE_COVER_LONG_SIDE;
+  JDIMENSION full = long_side ? MAX (cinfo->image_width, cinfo->image_height)
+                              : MIN (cinfo->image_width, cinfo->image_height);
+  JDIMENSION need = MIN ((JDIMENSION) max_side, full);
 
   cinfo->scale_denom = _CURATOR_JPEG_SCALE_DENOM;
-  for (d->scale_num = full ? _CURATOR_JPEG_SCALE_DENOM : 1;
+  for (d->scale_num = max_side == 0 ? _CURATOR_JPEG_SCALE_DENOM : 1;
        d->scale_num < _CURATOR_JPEG_SCALE_DENOM;
        d->scale_num++)
     {
+      JDIMENSION got;
+
       cinfo->scale_num = (unsigned int) d->scale_num;
       jpeg_calc_output_dimensions (cinfo);
-      if (MIN (cinfo->output_width, cinfo->output_height) >= need)
+      got = long_side ? MAX (cinfo->output_width, cinfo->output_height)
+                      : MIN (cinfo->output_width, cinfo->output_height);
+      if (got >= need)
         break;
     }
   cinfo->scale_num = (unsigned int) d->scale_num;
@@ -277,7 +281,7 @@ jpeg_decode_run (JpegDecoder      *d,
                  const guint8     *data,
                  gsize             n_bytes,
                  int               max_side,
-                 gint64            full_max_pixels,
+                 CuratorScaleRule  rule,
                  CuratorImageInfo *info)
 {
   struct jpeg_decompress_struct *cinfo = &d->cinfo;
@@ -335,7 +339,7 @@ jpeg_decode_run (JpegDecoder      *d,
   info->width = (int) (d->orientation >= 5 ? cinfo->image_height : cinfo->image_width);
   info->height = (int) (d->orientation >= 5 ? cinfo->image_width : cinfo->image_height);
 
-  jpeg_choose_scale (d, max_side, full_max_pixels);
+  jpeg_choose_scale (d, max_side, rule);
   jpeg_start_decompress (cinfo);
 
   width = (int) cinfo->output_width;
@@ -385,7 +389,7 @@ CuratorRgb *
 _curator_jpeg_decode (const guint8      *data,
                       gsize              n_bytes,
                       int                max_side,
-                      gint64             full_max_pixels,
+                      CuratorScaleRule   rule,
                       CuratorImageInfo  *info,
                       int               *scale_num,
                       GError           **error)
@@ -400,7 +404,7 @@ _curator_jpeg_decode (const guint8      *data,
   d->orientation = 1;
   d->scale_num = _CURATOR_JPEG_SCALE_DENOM;
 
-  ok = jpeg_decode_run (d, data, n_bytes, max_side, full_max_pixels, info);
+  ok = jpeg_decode_run (d, data, n_bytes, max_side, rule, info);
 
   /* Safe after a failed jpeg_create_decompress too: it checks cinfo->mem. */
   jpeg_destroy_decompress (&d->cinfo);

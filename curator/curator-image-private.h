@@ -32,24 +32,35 @@ CuratorRgb *_curator_png_decode (const guint8      *data,
                                  CuratorImageInfo  *info,
                                  GError           **error);
 
-/* @max_side as in curator_image_decode, except that an image of at most
- * @full_max_pixels pixels is decoded at full size whatever @max_side says.
+/* How a decode with max_side > 0 picks M of M/8 (JPEG; PNG is always full
+ * size). */
+typedef enum {
+  /* The smallest M whose shorter side is at least MIN(max_side, full shorter
+   * side): what curator_image_decode promises. */
+  CURATOR_SCALE_COVER_SHORT_SIDE = 0,
+  /* The smallest M whose longer side is at least MIN(max_side, full longer
+   * side): then both sides cover those of a thumbnail whose longest side is
+   * max_side, which is all the facts need (a 1024x768 photo decodes at 2/8,
+   * straight to its 256x192 thumbnail). */
+  CURATOR_SCALE_COVER_LONG_SIDE = 1,
+} CuratorScaleRule;
+
+/* @max_side as in curator_image_decode, M chosen by @rule.
  * *@scale_num gets M of the M/8 the raster was decoded at (8: full size). */
 CuratorRgb *_curator_jpeg_decode (const guint8      *data,
                                   gsize              n_bytes,
                                   int                max_side,
-                                  gint64             full_max_pixels,
+                                  CuratorScaleRule   rule,
                                   CuratorImageInfo  *info,
                                   int               *scale_num,
                                   GError           **error);
 
-/* curator_image_decode with the scale told: *@scale_num is M of M/8
- * (8 for every PNG and for full-size JPEG decodes); @full_max_pixels as for
- * _curator_jpeg_decode (0: always honour @max_side). */
+/* curator_image_decode with the scale rule chosen and the scale told:
+ * *@scale_num is M of M/8 (8 for every PNG and for full-size JPEG decodes). */
 CuratorRgb *_curator_image_decode_scaled (const guint8      *data,
                                           gsize              n_bytes,
                                           int                max_side,
-                                          gint64             full_max_pixels,
+                                          CuratorScaleRule   rule,
                                           CuratorImageInfo  *info,
                                           int               *scale_num,
                                           GError           **error);

@@ -455,7 +455,7 @@ CuratorRgb *
 _curator_image_decode_scaled (const guint8      *data,
                               gsize              n_bytes,
                               int                max_side,
-                              gint64             full_max_pixels,
+                              CuratorScaleRule   rule,
                               CuratorImageInfo  *info,
                               int               *scale_num,
                               GError           **error)
@@ -486,7 +486,7 @@ _curator_image_decode_scaled (const guint8      *data,
     case CURATOR_IMAGE_FORMAT_PNG:
       return _curator_png_decode (data, n_bytes, info, error);
     case CURATOR_IMAGE_FORMAT_JPEG:
-      return _curator_jpeg_decode (data, n_bytes, max_side, full_max_pixels, info, scale_num, error);
+      return _curator_jpeg_decode (data, n_bytes, max_side, rule, info, scale_num, error);
     case CURATOR_IMAGE_FORMAT_UNKNOWN:
     default:
       break;
@@ -508,5 +508,6 @@ curator_image_decode (const guint8      *data,
                       CuratorImageInfo  *info,
                       GError           **error)
 {
-  return _curator_image_decode_scaled (data, n_bytes, max_side, 0, info, NULL, error);
+  return _curator_image_decode_scaled (data, n_bytes, max_side, CURATOR_SCALE_COVER_SHORT_SIDE,
+                                       info, NULL, error);
 }

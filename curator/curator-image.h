@@ -89,8 +89,9 @@ GBytes *curator_image_encode_jpeg (const CuratorRgb *image, int quality, GError 
 typedef struct {
   CuratorImageInfo info;
   char    *file_hash;    /* hex SHA-256 of the file bytes */
-  char    *pixel_hash;   /* hex SHA-256 of width, height and the full-size RGB pixels;
-                          * equal for the same picture stored as PNG and as lossless data */
+  char    *pixel_hash;   /* hex SHA-256 of width, height and the RGB pixels as decoded
+                          * (see the scale rule below); equal for the same picture
+                          * stored as PNG and as lossless data */
   guint64  phash;        /* 64-bit DCT perceptual hash of a 32x32 grey version */
   /* Luma (Rec. 601, 0..255) statistics, measured on the thumbnail raster so
    * that they mean the same whatever the file's size: */
@@ -101,8 +102,11 @@ typedef struct {
   gboolean is_grey;      /* R=G=B everywhere in the decoded raster (to a tolerance
                           * of 2): TRUE for grey files and for colour files that
                           * hold a grey picture */
-  GBytes  *thumb;        /* encoded thumbnail, longest side <= CURATOR_THUMB_MAX_PX,
-                          * PNG when both sides <= 64 (lossless for tiny images), else JPEG q90 */
+  GBytes  *thumb;        /* encoded thumbnail, longest side <= CURATOR_THUMB_MAX_PX:
+                          * a picture that fits and whose file is at most 64 KiB is
+                          * its own thumbnail (the file's bytes, its format; decoding
+                          * them applies EXIF orientation as for the file);
+                          * otherwise PNG when both sides <= 64, else JPEG q90 */
   char    *thumb_format; /* "png" or "jpeg" */
   int      thumb_width, thumb_height;
 } CuratorImageFacts;
@@ -110,21 +114,38 @@ typedef struct {
 void curator_image_facts_free (CuratorImageFacts *facts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorImageFacts, curator_image_facts_free)
 
-/* Reads the file at @path (refusing non-regular files, FIFOs, directories,
- * files over CURATOR_IMAGE_MAX_FILE_BYTES and unreadable ones with
- * CURATOR_ERROR_IO; a missing one with CURATOR_ERROR_NOT_FOUND; symbolic
- * links are followed) and computes every fact above, decoding once.
+/* Reads the whole file at @path, refusing non-regular files, FIFOs,
+ * directories, files over CURATOR_IMAGE_MAX_FILE_BYTES and unreadable ones
+ * with CURATOR_ERROR_IO, a missing one with CURATOR_ERROR_NOT_FOUND and an
+ * empty one with CURATOR_ERROR_CORRUPT_IMAGE ("file is empty"); symbolic
+ * links are followed. @mtime_us (may be NULL) gets the modification time,
+ * in microseconds since the epoch, of the file as it was opened; the size is
+ * that of the result. (transfer full) */
+GBytes *curator_image_read_file (const char  *path,
+                                 gint64      *mtime_us,
+                                 GError     **error);
+
+/* Reads the file at @path (as curator_image_read_file) and computes every
+ * fact above, decoding once.
  *
- * The pixel hash needs the full-resolution pixels, so a file whose full
- * decode is cheap (<= 1 Mpx) is decoded at full size; a larger JPEG is
- * decoded at the DCT scale serving the thumbnail, and its pixel hash is then
- * taken over that scaled raster (prefixed with the scale), which still
- * identifies exact duplicates of the same file content. */
-CuratorImageFacts *curator_image_facts_from_file  (const char    *path,
-                                                   GError       **error);
-CuratorImageFacts *curator_image_facts_from_bytes (const guint8  *data,
-                                                   gsize          n_bytes,
-                                                   GError       **error);
+ * Scale rule: a JPEG is decoded at the smallest DCT scale M/8 whose longer
+ * side still covers the thumbnail, because nothing kept needs more pixels
+ * (a JPEG whose longest side is <= CURATOR_THUMB_MAX_PX is decoded whole).
+ * When M < 8 the pixel hash is taken over that scaled raster, prefixed with
+ * the scale so that it can never equal the hash of a full-size raster: it
+ * still identifies exact duplicates of the same JPEG content, but not a
+ * large JPEG and a PNG of its decoded pixels. PNG is always decoded whole. */
+CuratorImageFacts *curator_image_facts_from_file   (const char    *path,
+                                                    GError       **error);
+CuratorImageFacts *curator_image_facts_from_bytes  (const guint8  *data,
+                                                    gsize          n_bytes,
+                                                    GError       **error);
+/* As from_bytes; a file that is its own thumbnail shares @bytes (no copy). */
+CuratorImageFacts *curator_image_facts_from_gbytes (GBytes        *bytes,
+                                                    GError       **error);
+
+/* The file_hash the facts of @data would have. (transfer full) */
+char *curator_image_file_hash (const guint8 *data, gsize n_bytes);
 
 /* Hamming distance between two perceptual hashes. */
 static inline int

@@ -267,88 +267,175 @@ list_from_manifest (const char *root, const char *manifest_path, GPtrArray *prob
 
 /* ---- phase 2: the workers ------------------------------------------------ */
 
+/* Candidates go to the workers in chunks of consecutive ones: one queue
+ * round trip (two futex wake-ups) per chunk rather than per file, which
+ * matters when a file takes 30 us. Everything but SQLite happens on the
+ * workers, stat included, so the writing thread does nothing per file it
+ * need not do. */
+#define CHUNK_SIZE 16
+
 typedef enum {
-  JOB_DECODE,      /* new or changed file: read everything */
-  JOB_CHECK,       /* size or mtime changed: hash, decode only if bytes differ */
-} JobKind;
+  ITEM_UNCHANGED,   /* same size and mtime as the project says: not read */
+  ITEM_SAME_BYTES,  /* size or mtime changed, but the bytes hash the same */
+  ITEM_READ,        /* read: facts, or error */
+  ITEM_PROBLEM,     /* cannot even be looked at: candidate->problem says why */
+  ITEM_CANCELLED,   /* not looked at: the run was cancelled */
+} ItemState;
 
 typedef struct {
-  guint               index;      /* position in the candidate list */
-  JobKind             kind;
-  char               *abs_path;
-  char               *old_hash;   /* for JOB_CHECK */
-  /* results */
-  CuratorImageFacts  *facts;      /* NULL when unchanged or failed */
-  gboolean            unchanged;  /* JOB_CHECK found the same bytes */
-  GError             *error;
-  gboolean            cancelled;  /* skipped because the run was cancelled */
-  gboolean            finished;   /* set by the writing thread when it pops the job */
-  gint64              n_bytes;
-  gint64              mtime_us;
-} Job;
+  /* set by the writing thread, read-only for the worker */
+  Candidate             *candidate;  /* borrowed */
+  const CuratorDbSample *known;      /* borrowed from the known list; NULL = new */
+  /* set by the worker */
+  ItemState              state;
+  CuratorImageFacts     *facts;      /* ITEM_READ and decoded */
+  GError                *error;      /* ITEM_READ and not decoded */
+  gint64                 n_bytes;
+  gint64                 mtime_us;
+} Item;
+
+typedef struct {
+  guint    n_items;
+  gboolean finished;   /* set by the writing thread when it pops the chunk */
+  Item     items[CHUNK_SIZE];
+} Chunk;
 
 static void
-job_free (Job *job)
+chunk_free (Chunk *chunk)
 {
-  if (job == NULL)
+  if (chunk == NULL)
     return;
-  g_free (job->abs_path);
-  g_free (job->old_hash);
-  g_clear_pointer (&job->facts, curator_image_facts_free);
-  g_clear_error (&job->error);
-  g_free (job);
-}
-
-static char *
-hash_file (const char *path, gint64 *n_bytes, GError **error)
-{
-  g_autofree char *data = NULL;
-  gsize length;
-
-  if (!g_file_get_contents (path, &data, &length, error))
-    return NULL;
-  *n_bytes = length;
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+  for (guint i = 0; i < chunk->n_items; i++)
+    {
+      g_clear_pointer (&chunk->items[i].facts, curator_image_facts_free);
+      g_clear_error (&chunk->items[i].error);
+    }
+  g_free (chunk);
 }
 
 typedef struct {
+  const char   *root;
+  gboolean      reread;
   GAsyncQueue  *done;
   GCancellable *cancellable;
 } Pool;
 
-static void
-job_run (gpointer data, gpointer user_data)
+static gint64
+stat_mtime_us (const GStatBuf *st)
 {
-  Job *job = data;
-  Pool *pool = user_data;
+  return (gint64) st->st_mtim.tv_sec * G_USEC_PER_SEC + st->st_mtim.tv_nsec / 1000;
+}
 
-  if (g_cancellable_is_cancelled (pool->cancellable))
+/* Looks at one candidate. A new file is read straight away (its size and
+ * mtime come with the read); a known one is looked at (stat) first and read
+ * only when its size or mtime changed. */
+static void
+item_run (Item       *item,
+          const Pool *pool)
+{
+  Candidate *c = item->candidate;
+  const CuratorDbSample *k = item->known;
+  g_autofree char *abs = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GStatBuf st;
+
+  if (c->problem != NULL)
     {
-      job->cancelled = TRUE;
-      g_async_queue_push (pool->done, job);
+      item->state = ITEM_PROBLEM;
       return;
     }
-  if (job->kind == JOB_CHECK)
-    {
-      gint64 n_bytes = 0;
-      g_autofree char *hash = hash_file (job->abs_path, &n_bytes, NULL);
+  abs = g_build_filename (pool->root, c->path, NULL);
 
-      if (hash != NULL && g_strcmp0 (hash, job->old_hash) == 0)
-        job->unchanged = TRUE;
+  /* A corrupt file with the same size and mtime stays corrupt without being
+   * read again. */
+  if (k != NULL && !pool->reread)
+    {
+      if (g_stat (abs, &st) != 0)
+        goto stat_failed;
+      item->n_bytes = st.st_size;
+      item->mtime_us = stat_mtime_us (&st);
+      if (k->status != CURATOR_SAMPLE_MISSING &&
+          k->n_bytes == item->n_bytes && k->mtime_us == item->mtime_us)
+        {
+          item->state = ITEM_UNCHANGED;
+          return;
+        }
     }
-  if (!job->unchanged)
-    job->facts = curator_image_facts_from_file (job->abs_path, &job->error);
-  g_async_queue_push (pool->done, job);
+
+  item->state = ITEM_READ;
+  bytes = curator_image_read_file (abs, &item->mtime_us, &item->error);
+  if (bytes == NULL)
+    {
+      /* Recorded as corrupt, with the size and mtime it has, so that the
+       * next run leaves it alone unless it changes; gone altogether, it is
+       * a problem like any file that cannot be looked at. */
+      if (g_stat (abs, &st) != 0)
+        goto stat_failed;
+      item->n_bytes = st.st_size;
+      item->mtime_us = stat_mtime_us (&st);
+      return;
+    }
+  item->n_bytes = (gint64) g_bytes_get_size (bytes);
+
+  if (!pool->reread && k != NULL && k->status == CURATOR_SAMPLE_OK && k->file_hash != NULL)
+    {
+      gsize n;
+      const guint8 *data = g_bytes_get_data (bytes, &n);
+      g_autofree char *hash = curator_image_file_hash (data, n);
+
+      if (strcmp (hash, k->file_hash) == 0)
+        {
+          item->state = ITEM_SAME_BYTES;
+          return;
+        }
+    }
+  item->facts = curator_image_facts_from_gbytes (bytes, &item->error);
+  return;
+
+stat_failed:
+  /* Only this worker touches the candidate until its chunk is done. */
+  c->problem = g_strdup_printf ("cannot read file: %s", g_strerror (errno));
+  g_clear_error (&item->error);
+  item->state = ITEM_PROBLEM;
+}
+
+static void
+chunk_run (gpointer data,
+           gpointer user_data)
+{
+  Chunk *chunk = data;
+  Pool *pool = user_data;
+
+  for (guint i = 0; i < chunk->n_items; i++)
+    {
+      if (g_cancellable_is_cancelled (pool->cancellable))
+        chunk->items[i].state = ITEM_CANCELLED;
+      else
+        item_run (&chunk->items[i], pool);
+    }
+  g_async_queue_push (pool->done, chunk);
 }
 
 /* ---- phase 3: writing ---------------------------------------------------- */
+
+/* A transaction ends after this many samples or this long, whichever comes
+ * first. Few, large transactions matter here: each commit rewrites every
+ * page it dirtied, and the three indexes keyed by hashes get their entries
+ * at random places, so a small batch rewrites nearly as many index pages as
+ * it has samples. The time bound keeps progress visible to other readers
+ * of the project and bounds the work a crash takes back. */
+#define BATCH_MAX_SAMPLES 8192
+#define BATCH_MAX_US      (G_USEC_PER_SEC / 2)
 
 typedef struct {
   CuratorDb          *db;
   CuratorIndexReport *report;
   GHashTable         *class_ids;   /* name -> id (gint64 *) */
-  GHashTable         *known;       /* path -> CuratorDbSample (owned by known_list) */
-  guint               in_batch;
+  GHashTable         *known_pixels; /* pixel hashes of the samples known at the start */
+  GHashTable         *thumbs;      /* pixel hashes whose thumbnail this run wrote (owned) */
+  gboolean            in_transaction;
+  guint               n_in_batch;  /* samples written in the open transaction */
+  gint64              batch_start_us;
 } Writer;
 
 static gint64
@@ -374,35 +461,61 @@ writer_class_id (Writer *w, const char *label, GError **error)
 static gboolean
 writer_flush (Writer *w, GError **error)
 {
-  if (w->in_batch == 0)
+  if (!w->in_transaction)
     return TRUE;
-  w->in_batch = 0;
+  w->in_transaction = FALSE;
+  w->n_in_batch = 0;
   return curator_db_commit (w->db, error);
+}
+
+/* Makes sure a transaction is open for the next write. */
+static gboolean
+writer_begin (Writer *w, GError **error)
+{
+  if (w->in_transaction)
+    return TRUE;
+  if (!curator_db_begin (w->db, error))
+    return FALSE;
+  w->in_transaction = TRUE;
+  w->batch_start_us = g_get_monotonic_time ();
+  return TRUE;
+}
+
+/* Counts a write done inside the transaction and commits when the batch is
+ * full. A failed write rolls the batch back: the project stays as the last
+ * commit left it. */
+static gboolean
+writer_done (Writer *w, gboolean ok, GError **error)
+{
+  if (!ok)
+    {
+      curator_db_rollback (w->db);
+      w->in_transaction = FALSE;
+      w->n_in_batch = 0;
+      return FALSE;
+    }
+  if (++w->n_in_batch >= BATCH_MAX_SAMPLES ||
+      ((w->n_in_batch & 63) == 0 && g_get_monotonic_time () - w->batch_start_us >= BATCH_MAX_US))
+    return writer_flush (w, error);
+  return TRUE;
 }
 
 static gboolean
 writer_put (Writer *w, CuratorDbSample *sample, GError **error)
 {
-  if (w->in_batch == 0 && !curator_db_begin (w->db, error))
+  if (!writer_begin (w, error))
     return FALSE;
-  if (!curator_db_put_sample (w->db, sample, error))
-    {
-      curator_db_rollback (w->db);
-      w->in_batch = 0;
-      return FALSE;
-    }
-  if (++w->in_batch >= BATCH_SIZE)
-    return writer_flush (w, error);
-  return TRUE;
+  return writer_done (w, curator_db_put_sample (w->db, sample, error), error);
 }
 
+/* Moves the facts' strings into @s: they are not needed twice. */
 static void
 sample_take_facts (CuratorDbSample *s, CuratorImageFacts *f)
 {
   g_free (s->file_hash);
-  s->file_hash = g_strdup (f->file_hash);
+  s->file_hash = g_steal_pointer (&f->file_hash);
   g_free (s->pixel_hash);
-  s->pixel_hash = g_strdup (f->pixel_hash);
+  s->pixel_hash = g_steal_pointer (&f->pixel_hash);
   s->phash = f->phash;
   s->width = f->info.width;
   s->height = f->info.height;
@@ -420,13 +533,13 @@ sample_take_facts (CuratorDbSample *s, CuratorImageFacts *f)
   s->is_grey = f->is_grey;
 }
 
-/* Writes the result of one candidate: @job is NULL when nothing had to be
- * read (only the label or split may have changed). */
+/* Writes the result of one candidate. */
 static gboolean
-writer_finish (Writer *w, Candidate *c, Job *job, GError **error)
+writer_finish (Writer *w, Item *item, GError **error)
 {
-  CuratorDbSample *known = g_hash_table_lookup (w->known, c->path);
-  g_autoptr(CuratorDbSample) s = curator_db_sample_new ();
+  Candidate *c = item->candidate;
+  const CuratorDbSample *known = item->known;
+  g_autoptr(CuratorDbSample) s = NULL;
   gint64 label_id = writer_class_id (w, c->label, error);
   gboolean label_changed;
 
@@ -436,25 +549,32 @@ writer_finish (Writer *w, Candidate *c, Job *job, GError **error)
   label_changed = known != NULL &&
                   (known->given_label != label_id || g_strcmp0 (known->split, c->split) != 0);
 
+  /* Nothing to write: the commonest case of a second run. */
+  if (item->state == ITEM_UNCHANGED && !label_changed)
+    {
+      w->report->n_unchanged++;
+      return TRUE;
+    }
+
   if (known != NULL)
     {
       /* Start from what the project holds; the file facts are replaced below
        * only when the file was read. */
-      g_autoptr(CuratorDbSample) copy = curator_db_get_sample (w->db, known->id, error);
-
-      if (copy == NULL)
+      s = curator_db_get_sample (w->db, known->id, error);
+      if (s == NULL)
         return FALSE;
-      curator_db_sample_free (g_steal_pointer (&s));
-      s = g_steal_pointer (&copy);
     }
   else
-    s->path = g_strdup (c->path);
+    {
+      s = curator_db_sample_new ();
+      s->path = g_strdup (c->path);
+    }
 
   s->given_label = label_id;
   g_free (s->split);
   s->split = g_strdup (c->split);
 
-  if (c->problem != NULL)
+  if (item->state == ITEM_PROBLEM)
     {
       s->status = CURATOR_SAMPLE_CORRUPT;
       g_free (s->reason);
@@ -462,26 +582,22 @@ writer_finish (Writer *w, Candidate *c, Job *job, GError **error)
       w->report->n_corrupt++;
       g_ptr_array_add (w->report->problems, g_strdup_printf ("%s: %s", c->path, c->problem));
     }
-  else if (job == NULL || job->unchanged)
+  else if (item->state == ITEM_UNCHANGED || item->state == ITEM_SAME_BYTES)
     {
       /* The bytes are what the project holds (same size and mtime, or the
        * same hash): no decoding. Only the label, split or mtime may differ. */
-      if (job != NULL)
-        {
-          s->n_bytes = job->n_bytes;
-          s->mtime_us = job->mtime_us;
-        }
+      s->n_bytes = item->n_bytes;
+      s->mtime_us = item->mtime_us;
       if (label_changed)
         w->report->n_relabelled++;
       else
         w->report->n_unchanged++;
-      if (job == NULL && !label_changed)
-        return TRUE;
     }
   else
     {
-      s->n_bytes = job->n_bytes;
-      s->mtime_us = job->mtime_us;
+      g_assert (item->state == ITEM_READ);
+      s->n_bytes = item->n_bytes;
+      s->mtime_us = item->mtime_us;
       s->indexed_us = g_get_real_time ();
       w->report->n_decoded++;
       if (known == NULL)
@@ -489,30 +605,32 @@ writer_finish (Writer *w, Candidate *c, Job *job, GError **error)
       else
         w->report->n_changed++;
 
-      if (job->facts != NULL)
+      if (item->facts != NULL)
         {
-          CuratorImageFacts *f = job->facts;
+          CuratorImageFacts *f = item->facts;
 
-          sample_take_facts (s, f);
-          if (!curator_db_has_thumbnail (w->db, f->pixel_hash))
+          /* One thumbnail per picture. Only a picture the project knew
+           * before this run can have one already; anything else would be
+           * an orphan of equal pixels, which writing replaces with its
+           * equal. So no lookup for new pictures. */
+          if (!g_hash_table_contains (w->thumbs, f->pixel_hash) &&
+              (!g_hash_table_contains (w->known_pixels, f->pixel_hash) ||
+               !curator_db_has_thumbnail (w->db, f->pixel_hash)))
             {
-              if (w->in_batch == 0 && !curator_db_begin (w->db, error))
+              if (!writer_begin (w, error))
                 return FALSE;
-              w->in_batch++;
               if (!curator_db_put_thumbnail (w->db, f->pixel_hash, f->thumb_format,
                                              f->thumb_width, f->thumb_height, f->thumb, error))
-                {
-                  curator_db_rollback (w->db);
-                  w->in_batch = 0;
-                  return FALSE;
-                }
+                return writer_done (w, FALSE, error);
+              g_hash_table_add (w->thumbs, g_strdup (f->pixel_hash));
             }
+          sample_take_facts (s, f);
         }
       else
         {
           s->status = CURATOR_SAMPLE_CORRUPT;
           g_free (s->reason);
-          s->reason = g_strdup (job->error != NULL ? job->error->message : "unreadable");
+          s->reason = g_strdup (item->error != NULL ? item->error->message : "unreadable");
           g_clear_pointer (&s->file_hash, g_free);
           g_clear_pointer (&s->pixel_hash, g_free);
           w->report->n_corrupt++;
@@ -527,12 +645,6 @@ curator_index_report_clear (CuratorIndexReport *report)
 {
   g_clear_pointer (&report->problems, g_ptr_array_unref);
   memset (report, 0, sizeof *report);
-}
-
-static gint64
-stat_mtime_us (const GStatBuf *st)
-{
-  return (gint64) st->st_mtim.tv_sec * G_USEC_PER_SEC + st->st_mtim.tv_nsec / 1000;
 }
 
 static void
@@ -563,15 +675,18 @@ curator_index_run (CuratorDb                  *db,
   g_autoptr(GPtrArray) known_list = NULL;
   g_autoptr(GHashTable) known = NULL;
   g_autoptr(GHashTable) class_ids = NULL;
+  g_autoptr(GHashTable) known_pixels = NULL;
+  g_autoptr(GHashTable) thumbs = NULL;
   g_autoptr(GHashTable) seen = NULL;
   g_autoptr(GAsyncQueue) done = NULL;
   GThreadPool *thread_pool = NULL;
-  Job **jobs = NULL;
+  Chunk **chunks = NULL;
   Pool pool;
   Writer writer = { 0 };
-  guint next_submit = 0, next_write = 0, in_flight = 0;
+  guint n_chunks, next_submit = 0, next_write = 0, in_flight = 0;
+  guint n_written = 0;
   gint64 last_progress = 0;
-  gboolean ok = FALSE;
+  gboolean ok = FALSE, stop = FALSE;
   GError *local_error = NULL;
   int n_threads;
 
@@ -625,155 +740,139 @@ curator_index_run (CuratorDb                  *db,
   if (known_list == NULL)
     return FALSE;
   known = g_hash_table_new (g_str_hash, g_str_equal);
+  known_pixels = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < known_list->len; i++)
     {
       CuratorDbSample *s = g_ptr_array_index (known_list, i);
       g_hash_table_insert (known, s->path, s);
+      if (s->pixel_hash != NULL)
+        g_hash_table_add (known_pixels, s->pixel_hash);
     }
 
   class_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  writer = (Writer) { db, report, class_ids, known, 0 };
+  thumbs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  writer = (Writer) { db, report, class_ids, known_pixels, thumbs, FALSE, 0, 0 };
 
   done = g_async_queue_new ();
-  pool.done = done;
-  pool.cancellable = cancellable;
+  pool = (Pool) { root, options->reread, done, cancellable };
   n_threads = options->n_threads > 0 ? options->n_threads : (int) g_get_num_processors ();
-  thread_pool = g_thread_pool_new (job_run, &pool, n_threads, FALSE, NULL);
-  jobs = g_new0 (Job *, candidates->len + 1);
+  thread_pool = g_thread_pool_new (chunk_run, &pool, n_threads, FALSE, NULL);
+  n_chunks = (candidates->len + CHUNK_SIZE - 1) / CHUNK_SIZE;
+  chunks = g_new0 (Chunk *, n_chunks + 1);
 
   /* Phases 2 and 3 interleaved: keep the pool fed up to the window, write
-   * results in candidate order as they become ready. jobs[i] is NULL for a
-   * candidate that needs no reading; it is written when its turn comes. */
-  while (next_write < candidates->len)
+   * results in candidate order as they become ready. */
+  while (next_write < n_chunks && !stop)
     {
-      Job *job;
-      gboolean stop = FALSE;
+      Chunk *chunk;
 
-      while (next_submit < candidates->len && next_submit < next_write + WINDOW_SIZE &&
+      while (next_submit < n_chunks && next_submit < next_write + WINDOW_SIZE / CHUNK_SIZE &&
              !g_cancellable_is_cancelled (cancellable))
         {
-          Candidate *c = g_ptr_array_index (candidates, next_submit);
-          CuratorDbSample *k = g_hash_table_lookup (known, c->path);
-          g_autofree char *abs = g_build_filename (root, c->path, NULL);
-          GStatBuf st;
+          guint first = next_submit * CHUNK_SIZE;
 
-          g_hash_table_add (seen, c->path);
-          if (c->problem == NULL && g_stat (abs, &st) != 0)
-            c->problem = g_strdup_printf ("cannot read file: %s", g_strerror (errno));
-
-          /* A corrupt file with the same size and mtime stays corrupt
-           * without being read again. */
-          if (c->problem == NULL &&
-              (options->reread || k == NULL || k->status == CURATOR_SAMPLE_MISSING ||
-               k->n_bytes != (gint64) st.st_size || k->mtime_us != stat_mtime_us (&st)))
+          chunk = g_new0 (Chunk, 1);
+          chunk->n_items = MIN (CHUNK_SIZE, candidates->len - first);
+          for (guint i = 0; i < chunk->n_items; i++)
             {
-              job = g_new0 (Job, 1);
-              job->index = next_submit;
-              job->abs_path = g_steal_pointer (&abs);
-              job->n_bytes = st.st_size;
-              job->mtime_us = stat_mtime_us (&st);
-              if (k != NULL && k->status == CURATOR_SAMPLE_OK && k->file_hash != NULL && !options->reread)
-                {
-                  job->kind = JOB_CHECK;
-                  job->old_hash = g_strdup (k->file_hash);
-                }
-              else
-                job->kind = JOB_DECODE;
-              jobs[next_submit] = job;
-              in_flight++;
-              g_thread_pool_push (thread_pool, job, NULL);
+              Candidate *c = g_ptr_array_index (candidates, first + i);
+
+              chunk->items[i].candidate = c;
+              chunk->items[i].known = g_hash_table_lookup (known, c->path);
             }
-          next_submit++;
+          chunks[next_submit++] = chunk;
+          in_flight++;
+          g_thread_pool_push (thread_pool, chunk, NULL);
         }
 
       /* Write everything that is ready, in order. */
-      while (next_write < next_submit)
+      while (next_write < next_submit && chunks[next_write]->finished)
         {
-          Candidate *c = g_ptr_array_index (candidates, next_write);
-          job = jobs[next_write];
-
-          if (job != NULL && !job->finished)
-            break;  /* still being read */
-          if (job != NULL && job->cancelled)
+          chunk = chunks[next_write];
+          for (guint i = 0; i < chunk->n_items && !stop; i++)
             {
-              stop = TRUE;
-              break;
+              if (chunk->items[i].state == ITEM_CANCELLED)
+                stop = TRUE;
+              else if (!writer_finish (&writer, &chunk->items[i], &local_error))
+                goto out;
+              else
+                n_written++;
             }
-          if (!writer_finish (&writer, c, job, &local_error))
-            goto out;
-          g_clear_pointer (&jobs[next_write], job_free);
+          if (stop)
+            break;
+          g_clear_pointer (&chunks[next_write], chunk_free);
           next_write++;
         }
 
-      report_progress (progress, progress_data, &last_progress, next_write, candidates->len, FALSE);
+      report_progress (progress, progress_data, &last_progress, n_written, candidates->len, FALSE);
 
       if (stop || (g_cancellable_is_cancelled (cancellable) && next_write == next_submit))
         break;
       if (in_flight == 0)
         continue;  /* nothing to wait for: submit or write more */
 
-      job = g_async_queue_timeout_pop (done, G_USEC_PER_SEC / 10);
-      if (job != NULL)
+      chunk = g_async_queue_timeout_pop (done, G_USEC_PER_SEC / 10);
+      if (chunk != NULL)
         {
           in_flight--;
-          job->finished = TRUE;
+          chunk->finished = TRUE;
         }
     }
 
   if (!writer_flush (&writer, &local_error))
     goto out;
 
-  if (g_cancellable_is_cancelled (cancellable) && next_write < candidates->len)
+  if (n_written < candidates->len)
     {
       g_set_error (&local_error, CURATOR_ERROR, CURATOR_ERROR_CANCELLED,
                    "Indexing cancelled after %u of %u files; run it again to continue",
-                   next_write, candidates->len);
+                   n_written, candidates->len);
       goto out;
     }
 
   /* Everything listed was written: what the project knows and the dataset no
    * longer has is missing. */
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < candidates->len; i++)
+    g_hash_table_add (seen, ((Candidate *) g_ptr_array_index (candidates, i))->path);
   for (guint i = 0; i < known_list->len; i++)
     {
       CuratorDbSample *s = g_ptr_array_index (known_list, i);
 
       if (s->status == CURATOR_SAMPLE_MISSING || g_hash_table_contains (seen, s->path))
         continue;
-      if (writer.in_batch == 0 && !curator_db_begin (db, &local_error))
+      if (!writer_begin (&writer, &local_error))
         goto out;
-      writer.in_batch++;
-      if (!curator_db_mark_missing (db, s->id,
-                                    options->manifest != NULL ? "not listed in the manifest"
-                                                              : "file no longer in the dataset",
-                                    &local_error))
-        {
-          curator_db_rollback (db);
-          writer.in_batch = 0;
-          goto out;
-        }
+      if (!writer_done (&writer,
+                        curator_db_mark_missing (db, s->id,
+                                                 options->manifest != NULL
+                                                 ? "not listed in the manifest"
+                                                 : "file no longer in the dataset",
+                                                 &local_error),
+                        &local_error))
+        goto out;
       report->n_missing++;
     }
   if (!writer_flush (&writer, &local_error))
     goto out;
 
-  report_progress (progress, progress_data, &last_progress, next_write, candidates->len, TRUE);
+  report_progress (progress, progress_data, &last_progress, n_written, candidates->len, TRUE);
   ok = TRUE;
 
 out:
-  if (writer.in_batch > 0)
+  if (writer.in_transaction)
     {
       /* Keep what is complete: an error mid-batch was rolled back already;
        * a cancellation commits the finished samples. */
       if (!curator_db_commit (db, local_error == NULL ? &local_error : NULL))
         curator_db_rollback (db);
     }
-  /* Drop jobs not started, wait for the running ones; every job is owned by
-   * jobs[], whatever state it reached. */
+  /* Drop chunks not started, wait for the running ones; every chunk is owned
+   * by chunks[], whatever state it reached. */
   g_thread_pool_free (thread_pool, TRUE, TRUE);
-  for (guint i = 0; i < candidates->len; i++)
-    job_free (jobs[i]);
-  g_free (jobs);
+  for (guint i = 0; i < n_chunks; i++)
+    chunk_free (chunks[i]);
+  g_free (chunks);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
   return ok;

@@ -154,10 +154,39 @@ static const char schema_step_2[] =
   "  created_us INTEGER NOT NULL"
   ");";
 
+/* Version 3: what an analysis run finds beyond one score row per sample:
+ * each sample's nearest neighbours (the GUI shows them beside the sample),
+ * and per-class figures (counts, estimated true counts, minority, the row of
+ * the confident joint). Blobs are little-endian: neighbours n_neighbours x
+ * (int64 sample id, float32 cosine similarity), nearest first; joint float32
+ * counts in the order of the run's class_ids. */
+static const char schema_step_3[] =
+  "CREATE TABLE neighbours ("
+  "  run_id       INTEGER NOT NULL REFERENCES runs (id),"
+  "  sample_id    INTEGER NOT NULL REFERENCES samples (id),"
+  "  n_neighbours INTEGER NOT NULL CHECK (n_neighbours >= 0),"
+  "  data         BLOB NOT NULL,"
+  "  PRIMARY KEY (run_id, sample_id)"
+  ") WITHOUT ROWID;"
+  "CREATE TABLE run_classes ("
+  "  run_id             INTEGER NOT NULL REFERENCES runs (id),"
+  "  class_id           INTEGER NOT NULL REFERENCES classes (id),"
+  "  n_labelled         INTEGER NOT NULL DEFAULT 0,"
+  "  n_label_issues     INTEGER NOT NULL DEFAULT 0,"
+  "  n_estimated        REAL,"
+  "  ratio_to_largest   REAL,"
+  "  ratio_to_median    REAL,"
+  "  minority           INTEGER NOT NULL DEFAULT 0,"
+  "  mean_label_quality REAL,"
+  "  joint              BLOB,"
+  "  PRIMARY KEY (run_id, class_id)"
+  ") WITHOUT ROWID;";
+
 /* steps[i] takes version i to version i + 1. */
 static const CuratorDbMigration schema_steps[] = {
   { 1, schema_step_1 },
   { 2, schema_step_2 },
+  { 3, schema_step_3 },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (schema_steps) == CURATOR_DB_SCHEMA_VERSION);

@@ -11,6 +11,7 @@
  * a given label recomputes them in the same transaction. */
 #include "curator-config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "curator-db-private.h"
@@ -379,6 +380,11 @@ open_project (const char  *path,
   sqlite3_busy_timeout (db->sqlite, db->busy_timeout_ms);
 
   if (!_curator_db_prepare_schema (db, create, target_version, error))
+    {
+      curator_db_close (db);
+      return NULL;
+    }
+  if (g_getenv ("XX_CACHE") && !_curator_db_exec (db, g_getenv ("XX_CACHE"), "tune the connection", error))
     {
       curator_db_close (db);
       return NULL;
@@ -1206,6 +1212,81 @@ write_derived_state (CuratorDb          *db,
   return db_run (db, stmt, purpose, error);
 }
 
+/* The file fields of @sample as ?1..?22, in the column order of the two
+ * INSERT statements below. */
+static void
+bind_sample_fields (sqlite3_stmt          *stmt,
+                    const CuratorDbSample *sample)
+{
+  bind_text (stmt, 1, sample->path);
+  bind_text (stmt, 2, sample->file_hash);
+  bind_text (stmt, 3, sample->pixel_hash);
+  sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) sample->phash);
+  sqlite3_bind_int64 (stmt, 5, sample->n_bytes);
+  sqlite3_bind_int64 (stmt, 6, sample->mtime_us);
+  sqlite3_bind_int (stmt, 7, sample->width);
+  sqlite3_bind_int (stmt, 8, sample->height);
+  sqlite3_bind_int (stmt, 9, sample->channels);
+  bind_text (stmt, 10, sample->format);
+  bind_text (stmt, 11, curator_sample_status_to_string (sample->status));
+  bind_text (stmt, 12, sample->reason);
+  sqlite3_bind_double (stmt, 13, sample->luma_p05);
+  sqlite3_bind_double (stmt, 14, sample->luma_p50);
+  sqlite3_bind_double (stmt, 15, sample->luma_p95);
+  sqlite3_bind_double (stmt, 16, sample->contrast);
+  sqlite3_bind_double (stmt, 17, sample->entropy);
+  sqlite3_bind_double (stmt, 18, sample->blur);
+  sqlite3_bind_int (stmt, 19, sample->is_grey ? 1 : 0);
+  bind_id (stmt, 20, sample->given_label);
+  bind_text (stmt, 21, sample->split);
+  sqlite3_bind_int64 (stmt, 22, sample->indexed_us);
+}
+
+#define SAMPLE_INSERT \
+  "INSERT INTO samples (path, file_hash, pixel_hash, phash, n_bytes, mtime_us, width," \
+  "    height, channels, format, status, reason, luma_p05, luma_p50, luma_p95, contrast," \
+  "    entropy, blur, is_grey, given_label, split, indexed_us, current_label)" \
+  "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17," \
+  "    ?18, ?19, ?20, ?21, ?22, ?20)"
+
+typedef enum {
+  INSERT_FAILED,
+  INSERT_DONE,
+  INSERT_PATH_TAKEN,
+} InsertResult;
+
+/* The common case of indexing: a path the project has never seen. One
+ * statement, no savepoint and no RETURNING (whose buffer is an ephemeral
+ * table per call): a new row has no events, so what they say is the given
+ * label, which the INSERT writes as the current one along with the column
+ * defaults ('given', not verified, not excluded). Ids are never reused
+ * (samples are never deleted), so no event can name the new id. */
+static InsertResult
+insert_new_sample (CuratorDb        *db,
+                   CuratorDbSample  *sample,
+                   GError          **error)
+{
+  const char *purpose = "save a sample";
+  g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
+    SAMPLE_INSERT " ON CONFLICT (path) DO NOTHING", purpose, error);
+
+  if (stmt == NULL)
+    return INSERT_FAILED;
+  bind_sample_fields (stmt, sample);
+  if (!db_run (db, stmt, purpose, error))
+    return INSERT_FAILED;
+  if (sqlite3_changes (db->sqlite) == 0)
+    return INSERT_PATH_TAKEN;
+
+  sample->id = sqlite3_last_insert_rowid (db->sqlite);
+  sample->current_label = sample->given_label;
+  g_free (sample->label_source);
+  sample->label_source = g_strdup ("given");
+  sample->verified = FALSE;
+  sample->excluded = FALSE;
+  return INSERT_DONE;
+}
+
 static gboolean
 put_sample_locked (CuratorDb        *db,
                    CuratorDbSample  *sample,
@@ -1219,11 +1300,7 @@ put_sample_locked (CuratorDb        *db,
 
   {
     g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
-      "INSERT INTO samples (path, file_hash, pixel_hash, phash, n_bytes, mtime_us, width,"
-      "    height, channels, format, status, reason, luma_p05, luma_p50, luma_p95, contrast,"
-      "    entropy, blur, is_grey, given_label, split, indexed_us, current_label)"
-      "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-      "    ?18, ?19, ?20, ?21, ?22, ?20)"
+      SAMPLE_INSERT
       "  ON CONFLICT (path) DO UPDATE SET"
       "    file_hash = excluded.file_hash, pixel_hash = excluded.pixel_hash,"
       "    phash = excluded.phash, n_bytes = excluded.n_bytes, mtime_us = excluded.mtime_us,"
@@ -1239,28 +1316,7 @@ put_sample_locked (CuratorDb        *db,
 
     if (stmt == NULL)
       return FALSE;
-    bind_text (stmt, 1, sample->path);
-    bind_text (stmt, 2, sample->file_hash);
-    bind_text (stmt, 3, sample->pixel_hash);
-    sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) sample->phash);
-    sqlite3_bind_int64 (stmt, 5, sample->n_bytes);
-    sqlite3_bind_int64 (stmt, 6, sample->mtime_us);
-    sqlite3_bind_int (stmt, 7, sample->width);
-    sqlite3_bind_int (stmt, 8, sample->height);
-    sqlite3_bind_int (stmt, 9, sample->channels);
-    bind_text (stmt, 10, sample->format);
-    bind_text (stmt, 11, curator_sample_status_to_string (sample->status));
-    bind_text (stmt, 12, sample->reason);
-    sqlite3_bind_double (stmt, 13, sample->luma_p05);
-    sqlite3_bind_double (stmt, 14, sample->luma_p50);
-    sqlite3_bind_double (stmt, 15, sample->luma_p95);
-    sqlite3_bind_double (stmt, 16, sample->contrast);
-    sqlite3_bind_double (stmt, 17, sample->entropy);
-    sqlite3_bind_double (stmt, 18, sample->blur);
-    sqlite3_bind_int (stmt, 19, sample->is_grey ? 1 : 0);
-    bind_id (stmt, 20, sample->given_label);
-    bind_text (stmt, 21, sample->split);
-    sqlite3_bind_int64 (stmt, 22, sample->indexed_us);
+    bind_sample_fields (stmt, sample);
 
     r = db_step (db, stmt, purpose, error);
     if (r == STEP_ERROR)
@@ -1312,6 +1368,20 @@ curator_db_put_sample (CuratorDb        *db,
   g_return_val_if_fail (sample->path != NULL && sample->path[0] != '\0', FALSE);
   g_return_val_if_fail ((guint) sample->status < G_N_ELEMENTS (status_names), FALSE);
 
+  /* A new path is one statement, atomic by itself; an existing one takes
+   * several (update, read its events, maybe rewrite the derived state),
+   * hence a transaction or savepoint of their own. */
+  if (!check_transaction_alive (db, error))
+    return FALSE;
+  switch (insert_new_sample (db, sample, error))
+    {
+    case INSERT_FAILED:
+      return FALSE;
+    case INSERT_DONE:
+      return TRUE;
+    case INSERT_PATH_TAKEN:
+      break;
+    }
   if (!curator_db_begin (db, error))
     return FALSE;
   return finish_write (db, put_sample_locked (db, sample, error), error);
@@ -1510,7 +1580,8 @@ curator_db_put_thumbnail (CuratorDb   *db,
   g_return_val_if_fail (format != NULL, FALSE);
   g_return_val_if_fail (data != NULL, FALSE);
 
-  if (!curator_db_begin (db, error))
+  /* One statement: atomic by itself, so no savepoint (see put_sample). */
+  if (!check_transaction_alive (db, error))
     return FALSE;
   {
     g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
@@ -1531,7 +1602,7 @@ curator_db_put_thumbnail (CuratorDb   *db,
              db_run (db, stmt, purpose, error);
       }
   }
-  return finish_write (db, ok, error);
+  return ok;
 }
 
 GBytes *
@@ -2783,4 +2854,306 @@ curator_db_delete_model (CuratorDb   *db,
       }
   }
   return finish_write (db, ok, error);
+}
+
+/* ---- neighbours (schema 3) ----------------------------------------------------------------- */
+
+/* A blob of n x (int64 id, float32 similarity), little-endian. */
+#define NEIGHBOUR_BYTES 12
+
+gboolean
+curator_db_put_neighbours (CuratorDb     *db,
+                           gint64         run_id,
+                           const gint64  *sample_ids,
+                           gsize          n_samples,
+                           const gint64  *neighbour_ids,
+                           const float   *similarities,
+                           int            k,
+                           GError       **error)
+{
+  const char *purpose = "save the samples' neighbours";
+  g_autoptr(CuratorDbStmt) stmt = NULL;
+  g_autofree guint8 *blob = NULL;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (k >= 0, FALSE);
+  g_return_val_if_fail (n_samples == 0 || sample_ids != NULL, FALSE);
+  g_return_val_if_fail (n_samples == 0 || k == 0 || (neighbour_ids != NULL && similarities != NULL), FALSE);
+
+  if (!curator_db_begin (db, error))
+    return FALSE;
+  ok = read_run_state (db, run_id, NULL, NULL, error);
+  if (ok)
+    stmt = db_prepare (db,
+      "INSERT OR REPLACE INTO neighbours (run_id, sample_id, n_neighbours, data)"
+      "  VALUES (?1, ?2, ?3, ?4)", purpose, error);
+  ok = ok && stmt != NULL;
+  blob = g_malloc ((gsize) MAX (k, 1) * NEIGHBOUR_BYTES);
+  for (gsize i = 0; ok && i < n_samples; i++)
+    {
+      int m;
+
+      for (m = 0; m < k && neighbour_ids[i * k + m] != 0; m++)
+        {
+          guint64 id = GUINT64_TO_LE ((guint64) neighbour_ids[i * k + m]);
+          guint32 word;
+
+          memcpy (&word, &similarities[i * k + m], sizeof word);
+          word = GUINT32_TO_LE (word);
+          memcpy (blob + (gsize) m * NEIGHBOUR_BYTES, &id, sizeof id);
+          memcpy (blob + (gsize) m * NEIGHBOUR_BYTES + 8, &word, sizeof word);
+        }
+      sqlite3_bind_int64 (stmt, 1, run_id);
+      sqlite3_bind_int64 (stmt, 2, sample_ids[i]);
+      sqlite3_bind_int (stmt, 3, m);
+      if (m > 0)
+        sqlite3_bind_blob (stmt, 4, blob, m * NEIGHBOUR_BYTES, SQLITE_STATIC);
+      else
+        sqlite3_bind_zeroblob (stmt, 4, 0);
+      ok = db_run (db, stmt, purpose, error);
+      stmt_give_back (stmt);
+    }
+  return finish_write (db, ok, error);
+}
+
+GArray *
+curator_db_get_neighbours (CuratorDb  *db,
+                           gint64      run_id,
+                           gint64      sample_id,
+                           GError    **error)
+{
+  const char *purpose = "read a sample's neighbours";
+  g_autoptr(CuratorDbStmt) stmt = NULL;
+  g_autoptr(GArray) out = NULL;
+  const guint8 *data;
+  int n, size;
+  StepResult r;
+
+  g_return_val_if_fail (db != NULL, NULL);
+
+  stmt = db_prepare (db,
+    "SELECT n_neighbours, data FROM neighbours WHERE run_id = ?1 AND sample_id = ?2",
+    purpose, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  sqlite3_bind_int64 (stmt, 2, sample_id);
+  r = db_step (db, stmt, purpose, error);
+  if (r == STEP_ERROR)
+    return NULL;
+  if (r == STEP_DONE)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND,
+                   "Sample %" G_GINT64_FORMAT " has no neighbours in run %" G_GINT64_FORMAT,
+                   sample_id, run_id);
+      return NULL;
+    }
+  n = sqlite3_column_int (stmt, 0);
+  data = sqlite3_column_blob (stmt, 1);
+  size = sqlite3_column_bytes (stmt, 1);
+  if (n < 0 || size != n * NEIGHBOUR_BYTES)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_DB,
+                   "The project %s is damaged: the neighbours of sample %" G_GINT64_FORMAT
+                   " in run %" G_GINT64_FORMAT " have the wrong size", db->path, sample_id, run_id);
+      return NULL;
+    }
+  out = g_array_sized_new (FALSE, FALSE, sizeof (CuratorDbNeighbour), (guint) n);
+  for (int m = 0; m < n; m++)
+    {
+      CuratorDbNeighbour nb;
+      guint64 id;
+      guint32 word;
+
+      memcpy (&id, data + (gsize) m * NEIGHBOUR_BYTES, sizeof id);
+      memcpy (&word, data + (gsize) m * NEIGHBOUR_BYTES + 8, sizeof word);
+      nb.sample_id = (gint64) GUINT64_FROM_LE (id);
+      word = GUINT32_FROM_LE (word);
+      memcpy (&nb.similarity, &word, sizeof word);
+      g_array_append_val (out, nb);
+    }
+  return g_steal_pointer (&out);
+}
+
+/* ---- per-class figures of a run (schema 3) ------------------------------------------------- */
+
+CuratorDbRunClass *
+curator_db_run_class_new (void)
+{
+  CuratorDbRunClass *klass = g_new0 (CuratorDbRunClass, 1);
+
+  klass->n_estimated = NAN;
+  klass->ratio_to_largest = NAN;
+  klass->ratio_to_median = NAN;
+  klass->mean_label_quality = NAN;
+  return klass;
+}
+
+void
+curator_db_run_class_free (CuratorDbRunClass *klass)
+{
+  if (klass == NULL)
+    return;
+  g_free (klass->joint);
+  g_free (klass);
+}
+
+/* NaN is "unknown": NULL in the file (SQLite would store NULL anyway). */
+static void
+bind_real (sqlite3_stmt *stmt,
+           int           index,
+           double        value)
+{
+  if (isnan (value))
+    sqlite3_bind_null (stmt, index);
+  else
+    sqlite3_bind_double (stmt, index, value);
+}
+
+static double
+column_real (sqlite3_stmt *stmt,
+             int           column)
+{
+  return sqlite3_column_type (stmt, column) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, column);
+}
+
+static gboolean
+put_run_classes_locked (CuratorDb          *db,
+                        gint64              run_id,
+                        CuratorDbRunClass **rows,
+                        guint               n,
+                        GError            **error)
+{
+  const char *purpose = "save the per-class figures of a run";
+  g_autoptr(CuratorDbStmt) stmt = NULL;
+  int n_classes = 0;
+
+  if (!read_run_state (db, run_id, NULL, &n_classes, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      gboolean exists = FALSE;
+
+      g_return_val_if_fail (rows[i] != NULL, FALSE);
+      g_return_val_if_fail (rows[i]->n_joint == 0 || rows[i]->joint != NULL, FALSE);
+      if (!class_exists (db, rows[i]->class_id, &exists, error))
+        return FALSE;
+      if (!exists)
+        {
+          g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND,
+                       "There is no class %" G_GINT64_FORMAT, rows[i]->class_id);
+          return FALSE;
+        }
+      if (rows[i]->n_joint != 0 && rows[i]->n_joint != n_classes)
+        {
+          g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                       "Could not %s: class %" G_GINT64_FORMAT " has %d joint counts, "
+                       "run %" G_GINT64_FORMAT " has %d classes",
+                       purpose, rows[i]->class_id, rows[i]->n_joint, run_id, n_classes);
+          return FALSE;
+        }
+    }
+
+  stmt = db_prepare (db,
+    "INSERT OR REPLACE INTO run_classes (run_id, class_id, n_labelled, n_label_issues,"
+    "    n_estimated, ratio_to_largest, ratio_to_median, minority, mean_label_quality, joint)"
+    "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", purpose, error);
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      const CuratorDbRunClass *row = rows[i];
+      g_autoptr(GBytes) joint = NULL;
+      gboolean ok;
+
+      sqlite3_bind_int64 (stmt, 1, run_id);
+      sqlite3_bind_int64 (stmt, 2, row->class_id);
+      sqlite3_bind_int64 (stmt, 3, row->n_labelled);
+      sqlite3_bind_int64 (stmt, 4, row->n_label_issues);
+      bind_real (stmt, 5, row->n_estimated);
+      bind_real (stmt, 6, row->ratio_to_largest);
+      bind_real (stmt, 7, row->ratio_to_median);
+      sqlite3_bind_int (stmt, 8, row->minority ? 1 : 0);
+      bind_real (stmt, 9, row->mean_label_quality);
+      if (row->n_joint > 0)
+        {
+          joint = probs_to_bytes (row->joint, row->n_joint);
+          if (!bind_bytes (db, stmt, 10, joint, purpose, error))
+            return FALSE;
+        }
+      ok = db_run (db, stmt, purpose, error);
+      stmt_give_back (stmt);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+curator_db_put_run_classes (CuratorDb          *db,
+                            gint64              run_id,
+                            CuratorDbRunClass **rows,
+                            guint               n,
+                            GError            **error)
+{
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (rows != NULL || n == 0, FALSE);
+
+  if (!curator_db_begin (db, error))
+    return FALSE;
+  return finish_write (db, put_run_classes_locked (db, run_id, rows, n, error), error);
+}
+
+GPtrArray *
+curator_db_list_run_classes (CuratorDb  *db,
+                             gint64      run_id,
+                             GError    **error)
+{
+  const char *purpose = "read the per-class figures of a run";
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_db_run_class_free);
+  g_autoptr(CuratorDbStmt) stmt = NULL;
+  StepResult r;
+
+  g_return_val_if_fail (db != NULL, NULL);
+
+  stmt = db_prepare (db,
+    "SELECT class_id, n_labelled, n_label_issues, n_estimated, ratio_to_largest,"
+    "    ratio_to_median, minority, mean_label_quality, joint"
+    "  FROM run_classes WHERE run_id = ?1 ORDER BY class_id", purpose, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  while ((r = db_step (db, stmt, purpose, error)) == STEP_ROW)
+    {
+      CuratorDbRunClass *row = curator_db_run_class_new ();
+      int size = sqlite3_column_bytes (stmt, 8);
+
+      g_ptr_array_add (rows, row);
+      row->run_id = run_id;
+      row->class_id = sqlite3_column_int64 (stmt, 0);
+      row->n_labelled = sqlite3_column_int64 (stmt, 1);
+      row->n_label_issues = sqlite3_column_int64 (stmt, 2);
+      row->n_estimated = column_real (stmt, 3);
+      row->ratio_to_largest = column_real (stmt, 4);
+      row->ratio_to_median = column_real (stmt, 5);
+      row->minority = sqlite3_column_int (stmt, 6) != 0;
+      row->mean_label_quality = column_real (stmt, 7);
+      if (sqlite3_column_type (stmt, 8) != SQLITE_NULL && size > 0)
+        {
+          row->n_joint = size / (int) sizeof (guint32);
+          row->joint = probs_from_column (stmt, 8, row->n_joint);
+          if (row->joint == NULL)
+            {
+              g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_DB,
+                           "The project %s is damaged: the joint counts of class %"
+                           G_GINT64_FORMAT " in run %" G_GINT64_FORMAT " have the wrong size",
+                           db->path, row->class_id, run_id);
+              return NULL;
+            }
+        }
+    }
+  if (r == STEP_ERROR)
+    return NULL;
+  return g_steal_pointer (&rows);
 }

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 
 /* Version of the schema this program writes. A file with a higher
  * PRAGMA user_version is refused with CURATOR_ERROR_DB_TOO_NEW. */
-#define CURATOR_DB_SCHEMA_VERSION 2
+#define CURATOR_DB_SCHEMA_VERSION 3
 
 typedef struct _CuratorDb CuratorDb;
 
@@ -366,5 +366,67 @@ gboolean curator_db_put_model    (CuratorDb *db, const char *key, GBytes *data, 
 /* NULL (no error) when absent. @created_us may be NULL. */
 GBytes  *curator_db_get_model    (CuratorDb *db, const char *key, gint64 *created_us, GError **error);
 gboolean curator_db_delete_model (CuratorDb *db, const char *key, GError **error);
+
+/* ---- neighbours and per-class figures of a run (schema 3) ----------------- */
+
+typedef struct {
+  gint64 sample_id;
+  float  similarity;   /* cosine similarity of the features */
+} CuratorDbNeighbour;
+
+/* Writes (or replaces) the nearest neighbours of @n_samples samples of
+ * @run_id in one transaction (joining an open one): sample @sample_ids[i]
+ * gets @neighbour_ids[i * k .. i * k + k) with their @similarities, nearest
+ * first; an id of 0 ends a sample's list early. NOT_FOUND for an unknown
+ * run. */
+gboolean curator_db_put_neighbours (CuratorDb     *db,
+                                    gint64         run_id,
+                                    const gint64  *sample_ids,
+                                    gsize          n_samples,
+                                    const gint64  *neighbour_ids,
+                                    const float   *similarities,
+                                    int            k,
+                                    GError       **error);
+/* (transfer full) array of CuratorDbNeighbour, nearest first; NULL with
+ * NOT_FOUND when the run stored none for the sample. */
+GArray  *curator_db_get_neighbours (CuratorDb     *db,
+                                    gint64         run_id,
+                                    gint64         sample_id,
+                                    GError       **error);
+
+/* One class's figures in one run. */
+typedef struct {
+  gint64   run_id;
+  gint64   class_id;
+  gint64   n_labelled;          /* samples with this label in the run */
+  gint64   n_label_issues;      /* of those, flagged as label issues */
+  double   n_estimated;         /* estimated number truly of this class; NaN = unknown */
+  double   ratio_to_largest;    /* NaN = unknown */
+  double   ratio_to_median;     /* NaN = unknown */
+  gboolean minority;
+  double   mean_label_quality;  /* NaN = unknown */
+  float   *joint;               /* n_joint counts: how many given this class are
+                                 * estimated to be each class of the run (the
+                                 * confident joint's row), or NULL */
+  int      n_joint;             /* 0 or the run's n_classes */
+} CuratorDbRunClass;
+
+CuratorDbRunClass *curator_db_run_class_new  (void);
+void               curator_db_run_class_free (CuratorDbRunClass *klass);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CuratorDbRunClass, curator_db_run_class_free)
+
+/* Writes (or replaces) @n rows of @run_id in one transaction (joining an
+ * open one); row->run_id is ignored. NOT_FOUND for an unknown run or class;
+ * INVALID when n_joint is neither 0 nor the run's number of classes. */
+gboolean   curator_db_put_run_classes  (CuratorDb          *db,
+                                        gint64              run_id,
+                                        CuratorDbRunClass **rows,
+                                        guint               n,
+                                        GError            **error);
+/* (transfer full) array of CuratorDbRunClass ordered by class id; empty when
+ * the run stored none. */
+GPtrArray *curator_db_list_run_classes (CuratorDb          *db,
+                                        gint64              run_id,
+                                        GError            **error);
 
 G_END_DECLS

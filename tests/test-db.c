@@ -435,7 +435,7 @@ test_upgrade_from_v1 (Fixture       *f,
   db = curator_db_open (f->path, FALSE, &error);
   g_assert_no_error (error);
   g_assert_nonnull (db);
-  g_assert_cmpint (curator_db_get_schema_version (db), ==, 2);
+  g_assert_cmpint (curator_db_get_schema_version (db), ==, CURATOR_DB_SCHEMA_VERSION);
 
   /* The backup is the version-1 project as it was, WAL content included. */
   g_assert_true (g_file_test (backup_path, G_FILE_TEST_IS_REGULAR));
@@ -455,6 +455,16 @@ test_upgrade_from_v1 (Fixture       *f,
   run = curator_db_begin_run (db, (gint64[]) { cat, dog }, 2, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (run, >, 0);
+  /* And the version-3 ones. */
+  g_assert_true (curator_db_put_neighbours (db, run, (gint64[]) { a }, 1, (gint64[]) { b },
+                                            (float[]) { 0.5f }, 1, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GArray) nb = curator_db_get_neighbours (db, run, a, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (nb->len, ==, 1);
+    g_assert_cmpint (g_array_index (nb, CuratorDbNeighbour, 0).sample_id, ==, b);
+  }
   assert_integrity (db);
   curator_db_close (db);
   sqlite3_close (holder);

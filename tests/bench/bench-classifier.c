@@ -540,7 +540,7 @@ main (int argc, char **argv)
   gboolean no_calibrate = FALSE, stratify = FALSE, keep_coretype = FALSE;
   int hidden = -1, epochs = -1, folds = -1, seeds = -1, repeats = -1, batch = -1;
   int project = -1, limit = 0, threads = -1, replicate = 1;
-  double l2 = -1.0, smoothing = -1.0, lr = -1.0, dropout = -1.0;
+  double l2 = -1.0, smoothing = -1.0, lr = -1.0, dropout = -1.0, balance_power = -1.0;
   gint64 seed = -1;
   GOptionEntry entries[] = {
     { "features", 'f', 0, G_OPTION_ARG_FILENAME, &features, "Dump stem (default /tmp/feat/cifar)", "STEM" },
@@ -563,6 +563,7 @@ main (int argc, char **argv)
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use the first N samples only", "N" },
     { "replicate", 0, 0, G_OPTION_ARG_INT, &replicate, "Repeat every sample N times (for timing larger sets; the accuracy is then meaningless)", "N" },
     { "no-smoothing", 0, 0, G_OPTION_ARG_NONE, &no_smoothing, "Label smoothing off", NULL },
+    { "balance-power", 0, 0, G_OPTION_ARG_DOUBLE, &balance_power, "1: classes drawn equally often, 0.5: as sqrt of size", "P" },
     { "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "Class-balanced sampling off", NULL },
     { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "Ignore the mirrored features", NULL },
     { "no-ensemble", 0, 0, G_OPTION_ARG_NONE, &no_ensemble, "One model per fold, no repeats", NULL },
@@ -672,6 +673,7 @@ main (int argc, char **argv)
   if (seed >= 0) params.seed = (guint64) seed;
   if (no_smoothing) params.label_smoothing = 0.0;
   if (no_balance) params.balance = FALSE;
+  if (balance_power >= 0) params.balance_power = balance_power;
   if (no_ensemble) params.n_seeds = params.n_repeats = 1;
   if (no_calibrate) params.calibrate = FALSE;
   if (stratify) params.stratify = TRUE;
@@ -687,10 +689,10 @@ main (int argc, char **argv)
   fprintf (stderr, "%" G_GSIZE_FORMAT " samples x %" G_GSIZE_FORMAT " features, %d classes, flips %s; "
            "blas %s, %d threads\n", dump.n, dump.dim, dump.k, dump.x_flip ? "yes" : "no",
            openblas_get_corename (), openblas_get_num_threads ());
-  fprintf (stderr, "%s hidden %d dropout %.2f smoothing %.2f balance %d folds %d repeats %d seeds %d "
+  fprintf (stderr, "%s hidden %d dropout %.2f smoothing %.2f balance %d (power %.2f) folds %d repeats %d seeds %d "
            "epochs %d batch %d lr %g l2 %g project %d calibrate %d stratify %d seed %" G_GUINT64_FORMAT "\n",
            curator_model_kind_to_string (params.model), params.hidden, params.dropout,
-           params.label_smoothing, params.balance, params.n_folds, params.n_repeats, params.n_seeds,
+           params.label_smoothing, params.balance, params.balance_power, params.n_folds, params.n_repeats, params.n_seeds,
            params.epochs, params.batch_size, params.learning_rate, params.l2, params.project_dims,
            params.calibrate, params.stratify, params.seed);
 

@@ -1,0 +1,573 @@
+/* test-gui.c: the review window driven the way a person drives it.
+ *
+ * Each test generates a small dataset of PNG class folders, indexes it with
+ * the core API into a fresh project, opens it in a CuratorWindow and works
+ * through the window's own key bindings (looked up in its shortcut
+ * controllers, so a binding that goes missing fails the test) and actions,
+ * then checks the project file. Runs under Xvfb with the cairo renderer;
+ * without a display every test reports SKIP. */
+#include <gtk/gtk.h>
+
+#include "curator-application.h"
+#include "curator-db.h"
+#include "curator-index.h"
+#include "curator-window.h"
+#include "testutil.h"
+
+#define N_PER_CLASS 8
+static const char *class_names[] = { "cat", "dog", "eel" };
+#define N_CLASSES G_N_ELEMENTS (class_names)
+
+static gboolean have_display;
+
+typedef struct {
+  char          *root;      /* temp folder: dataset/ and the project */
+  char          *dataset;
+  char          *project;
+  CuratorWindow *window;
+} Fixture;
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* Runs the main loop until @done says so (bounded, so a hang fails). */
+static gboolean
+spin_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static gboolean
+window_settled (gpointer data)
+{
+  CuratorWindow *window = data;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+
+  return gtk_widget_get_mapped (GTK_WIDGET (window)) && clock != NULL
+         && gdk_frame_clock_get_frame_counter (clock) >= 3
+         && !curator_window_is_busy (window)
+         && curator_window_thumbnails_settled (window);
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  return !curator_window_is_busy (CURATOR_WINDOW (data));
+}
+
+typedef struct {
+  GtkWidget *widget;
+  gint64     target;
+} Frames;
+
+static gboolean
+frames_done (gpointer data)
+{
+  Frames *frames = data;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (frames->widget);
+
+  if (gdk_frame_clock_get_frame_counter (clock) >= frames->target)
+    return TRUE;
+  gtk_widget_queue_draw (frames->widget);
+  return FALSE;
+}
+
+/* Lets the window lay out and paint @n more frames (after a change). */
+static void
+wait_frames (CuratorWindow *window, int n)
+{
+  Frames frames = { GTK_WIDGET (window), 0 };
+
+  frames.target = gdk_frame_clock_get_frame_counter (gtk_widget_get_frame_clock (frames.widget)) + n;
+  g_assert_true (spin_until (frames_done, &frames));
+}
+
+static void
+write_dataset (const char *dataset)
+{
+  for (guint c = 0; c < N_CLASSES; c++)
+    for (guint i = 0; i < N_PER_CLASS; i++)
+      {
+        g_autofree char *rel = g_strdup_printf ("%s/img%02u.png", class_names[c], i);
+
+        tu_write_png (dataset, rel, 40, 32, 100 * c + i + 1);
+      }
+}
+
+static void
+index_dataset (const char *dataset, const char *project)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDb) db = curator_db_open (project, TRUE, &error);
+  CuratorIndexOptions options = { dataset, NULL, 1, FALSE };
+  CuratorIndexReport report = { 0 };
+
+  g_assert_no_error (error);
+  g_assert_true (curator_index_run (db, &options, &report, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (report.n_added, ==, N_CLASSES * N_PER_CLASS);
+  curator_index_report_clear (&report);
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!have_display)
+    return;
+  f->root = tu_mkdtemp ();
+  f->dataset = g_build_filename (f->root, "dataset", NULL);
+  f->project = g_build_filename (f->root, "test.curator", NULL);
+  write_dataset (f->dataset);
+  if (data == NULL)  /* tests that index through the window pass non-NULL */
+    index_dataset (f->dataset, f->project);
+
+  f->window = g_object_ref_sink (curator_window_new (NULL));
+  curator_window_set_confirm_batches (f->window, FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1200, 800);
+  if (data == NULL)
+    {
+      g_assert_true (curator_window_open_project (f->window, f->project, &error));
+      g_assert_no_error (error);
+    }
+  gtk_window_present (GTK_WINDOW (f->window));
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  if (f->window != NULL)
+    {
+      gtk_window_destroy (GTK_WINDOW (f->window));
+      g_clear_object (&f->window);
+      /* let GTK finish the unmapping before the next test */
+      for (int i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+    }
+  if (f->root != NULL)
+    tu_rmdir (f->root);
+  g_free (f->root);
+  g_free (f->dataset);
+  g_free (f->project);
+}
+
+static gboolean
+skip_without_display (void)
+{
+  if (!have_display)
+    g_test_skip ("no display (run under Xvfb: DISPLAY is not set or cannot be opened)");
+  return !have_display;
+}
+
+/* Presses @keyval with @mods the way GTK would dispatch it to the window:
+ * finds the window's shortcut for that key and activates its action. Fails
+ * when no shortcut has that key. */
+static void
+press (CuratorWindow *window, guint keyval, GdkModifierType mods)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+
+          if (GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == keyval
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == mods)
+            {
+              g_assert_true (gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0,
+                                                           GTK_WIDGET (window),
+                                                           gtk_shortcut_get_arguments (shortcut)));
+              return;
+            }
+        }
+    }
+  g_error ("no shortcut for key %s with modifiers %x", gdk_keyval_name (keyval), mods);
+}
+
+static CuratorDbSample *
+sample_at (Fixture *f, guint position)
+{
+  g_autoptr(CuratorSampleObject) item =
+    g_list_model_get_item (G_LIST_MODEL (curator_window_get_model (f->window)), position);
+  g_autoptr(GError) error = NULL;
+  CuratorDbSample *sample;
+
+  g_assert_nonnull (item);
+  sample = curator_db_get_sample (curator_window_get_db (f->window), curator_sample_object_get_id (item), &error);
+  g_assert_no_error (error);
+  return sample;
+}
+
+static const char *
+label_name (Fixture *f, gint64 class_id)
+{
+  return curator_sample_model_get_class_name (curator_window_get_model (f->window), class_id);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void
+test_open (Fixture *f, gconstpointer data)
+{
+  CuratorSampleModel *model;
+
+  if (skip_without_display ())
+    return;
+  model = curator_window_get_model (f->window);
+  g_assert_true (spin_until (window_settled, f->window));
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, N_CLASSES * N_PER_CLASS);
+  g_assert_cmpuint (curator_sample_model_get_classes (model)->len, ==, N_CLASSES);
+  /* no run yet: worst-label-first falls back to index order, which is path order */
+  for (guint i = 0; i < N_PER_CLASS; i++)
+    {
+      g_autoptr(CuratorDbSample) first = sample_at (f, i);
+      g_autoptr(CuratorDbSample) later = sample_at (f, N_PER_CLASS + i);
+
+      g_assert_cmpstr (label_name (f, first->current_label), ==, "cat");
+      g_assert_cmpstr (label_name (f, later->current_label), ==, "dog");
+    }
+  /* the window opens on the first sample */
+  {
+    g_autoptr(CuratorDbSample) first = sample_at (f, 0);
+    g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, first->id);
+  }
+}
+
+static void
+test_relabel_undo_redo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(CuratorDbSample) before = NULL;
+  g_autoptr(CuratorDbSample) after = NULL;
+  g_autoptr(CuratorDbSample) undone = NULL;
+  g_autoptr(CuratorDbSample) redone = NULL;
+  g_autoptr(CuratorDbSample) next = NULL;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+
+  curator_window_select_position (f->window, 2);
+  before = sample_at (f, 2);
+  g_assert_cmpstr (label_name (f, before->current_label), ==, "cat");
+
+  /* "2" is the second class's key: dog */
+  press (f->window, GDK_KEY_2, 0);
+  after = curator_db_get_sample (curator_window_get_db (f->window), before->id, NULL);
+  g_assert_cmpstr (label_name (f, after->current_label), ==, "dog");
+  g_assert_true (after->verified);
+  g_assert_cmpstr (after->label_source, ==, "human");
+
+  /* auto-advance moved on to the next sample */
+  next = sample_at (f, 3);
+  g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, next->id);
+
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);
+  undone = curator_db_get_sample (curator_window_get_db (f->window), before->id, NULL);
+  g_assert_cmpstr (label_name (f, undone->current_label), ==, "cat");
+  g_assert_false (undone->verified);
+
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK);
+  redone = curator_db_get_sample (curator_window_get_db (f->window), before->id, NULL);
+  g_assert_cmpstr (label_name (f, redone->current_label), ==, "dog");
+  g_assert_true (curator_db_check_integrity (curator_window_get_db (f->window), NULL));
+}
+
+static void
+test_confirm_exclude_restore (Fixture *f, gconstpointer data)
+{
+  g_autoptr(CuratorDbSample) s = NULL;
+  CuratorDb *db;
+  gint64 id;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  db = curator_window_get_db (f->window);
+  g_object_set (f->window, "auto-advance", FALSE, NULL);
+
+  curator_window_select_position (f->window, 4);
+  s = sample_at (f, 4);
+  id = s->id;
+  press (f->window, GDK_KEY_c, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = curator_db_get_sample (db, id, NULL);
+  g_assert_true (s->verified);
+
+  press (f->window, GDK_KEY_x, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = curator_db_get_sample (db, id, NULL);
+  g_assert_true (s->excluded);
+
+  press (f->window, GDK_KEY_BackSpace, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = curator_db_get_sample (db, id, NULL);
+  g_assert_false (s->excluded);
+  g_assert_true (s->verified);
+}
+
+static void
+test_accept (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) classes = NULL;
+  g_autoptr(CuratorDbSample) s = NULL;
+  g_autoptr(CuratorDbScore) score = curator_db_score_new ();
+  CuratorDb *db;
+  gint64 class_ids[N_CLASSES];
+  gint64 run_id, eel;
+  guint position;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  db = curator_window_get_db (f->window);
+
+  /* a run that suggests "eel" for the first sample */
+  classes = curator_db_list_classes (db, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < N_CLASSES; c++)
+    class_ids[c] = ((CuratorDbClass *) g_ptr_array_index (classes, c))->id;
+  eel = curator_db_lookup_class (db, "eel");
+  run_id = curator_db_begin_run (db, class_ids, N_CLASSES, NULL, NULL, &error);
+  g_assert_no_error (error);
+  s = sample_at (f, 0);
+  score->sample_id = s->id;
+  score->predicted_label = eel;
+  score->suggested_label = eel;
+  score->suggestion_confidence = 0.9;
+  score->label_quality = 0.05;
+  score->reason = g_strdup ("looks like an eel");
+  g_assert_true (curator_db_put_scores (db, run_id, &score, 1, &error));
+  g_assert_true (curator_db_finish_run (db, run_id, "done", NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.reload", NULL);
+  g_assert_true (curator_sample_model_find (curator_window_get_model (f->window), s->id, &position));
+  /* the only scored sample comes first in worst-label-first order */
+  g_assert_cmpuint (position, ==, 0);
+  curator_window_select_position (f->window, position);
+  press (f->window, GDK_KEY_a, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = sample_at (f, 0);
+  g_assert_cmpint (s->current_label, ==, eel);
+  g_assert_cmpstr (s->label_source, ==, "pseudo");
+}
+
+static void
+test_batch (Fixture *f, gconstpointer data)
+{
+  GtkSelectionModel *selection;
+  CuratorDb *db;
+  gint64 ids[5];
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  db = curator_window_get_db (f->window);
+  selection = curator_window_get_selection (f->window);
+
+  /* five samples selected, relabelled with one key, undone with one undo */
+  gtk_selection_model_select_range (selection, 0, 5, TRUE);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(CuratorDbSample) s = sample_at (f, i);
+      ids[i] = s->id;
+    }
+  press (f->window, GDK_KEY_3, 0);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpstr (label_name (f, s->current_label), ==, "eel");
+    }
+  press (f->window, GDK_KEY_x, 0);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_true (s->excluded);
+    }
+
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);  /* the exclusions, all five */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_false (s->excluded);
+      g_assert_cmpstr (label_name (f, s->current_label), ==, "eel");
+    }
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);  /* the relabelling, all five */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpstr (label_name (f, s->current_label), ==, "cat");
+    }
+  g_assert_true (curator_db_check_integrity (db, NULL));
+}
+
+static void
+test_filters (Fixture *f, gconstpointer data)
+{
+  CuratorSampleModel *model;
+  GListModel *list;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  model = curator_window_get_model (f->window);
+  list = G_LIST_MODEL (model);
+
+  curator_window_select_position (f->window, 0);
+  press (f->window, GDK_KEY_x, 0);  /* exclude one */
+  curator_window_select_position (f->window, 9);
+  press (f->window, GDK_KEY_c, 0);  /* confirm another */
+
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "view.filter", "i", CURATOR_SAMPLE_FILTER_EXCLUDED);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "view.filter", "i", CURATOR_SAMPLE_FILTER_DECIDED);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "view.filter", "i", CURATOR_SAMPLE_FILTER_CORRUPT);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 0);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "view.filter", "i", CURATOR_SAMPLE_FILTER_ALL);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, N_CLASSES * N_PER_CLASS);
+
+  curator_sample_model_set_search (model, "dog/");
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, N_PER_CLASS);
+  curator_sample_model_set_search (model, "IMG03");
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, N_CLASSES);
+  curator_sample_model_set_search (model, NULL);
+  curator_sample_model_set_class (model, curator_db_lookup_class (curator_window_get_db (f->window), "eel"));
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, N_PER_CLASS);
+  curator_sample_model_set_class (model, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, N_CLASSES * N_PER_CLASS);
+}
+
+static void
+test_detail_follows_selection (Fixture *f, gconstpointer data)
+{
+  g_autoptr(CuratorDbSample) s = NULL;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+
+  curator_window_select_position (f->window, 13);
+  s = sample_at (f, 13);
+  g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, s->id);
+  press (f->window, GDK_KEY_j, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = sample_at (f, 14);
+  g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, s->id);
+  press (f->window, GDK_KEY_k, 0);
+  press (f->window, GDK_KEY_k, 0);
+  g_clear_pointer (&s, curator_db_sample_free);
+  s = sample_at (f, 12);
+  g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, s->id);
+  /* two selected: the pane shows no single sample */
+  gtk_selection_model_select_range (curator_window_get_selection (f->window), 0, 2, TRUE);
+  g_assert_cmpint (curator_window_get_detail_sample (f->window), ==, 0);
+}
+
+static void
+test_index_job (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (skip_without_display ())
+    return;
+  /* a folder indexed into a new project as a background job */
+  g_assert_true (curator_window_index_folder (f->window, f->dataset, f->project, &error));
+  g_assert_no_error (error);
+  g_assert_true (curator_window_is_busy (f->window));
+  /* a second job waits its turn */
+  g_assert_false (curator_window_analyze (f->window, &error));
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_BUSY);
+  g_assert_true (spin_until (window_idle, f->window));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (curator_window_get_model (f->window))),
+                    ==, N_CLASSES * N_PER_CLASS);
+  g_assert_true (spin_until (window_settled, f->window));
+}
+
+static void
+save_screenshot (Fixture *f, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  g_autoptr(GdkTexture) texture = NULL;
+
+  g_assert_true (curator_window_save_screenshot (f->window, file, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (file, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, gtk_widget_get_width (GTK_WIDGET (f->window)));
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, gtk_widget_get_height (GTK_WIDGET (f->window)));
+}
+
+static void
+test_render (Fixture *f, gconstpointer data)
+{
+  GtkSettings *settings;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  curator_window_select_position (f->window, 1);
+  wait_frames (f->window, 2);
+  g_assert_true (spin_until (window_settled, f->window));
+  save_screenshot (f, "gui-default.png");
+
+  settings = gtk_settings_get_default ();
+  g_object_set (settings, "gtk-application-prefer-dark-theme", TRUE, NULL);
+  wait_frames (f->window, 2);
+  save_screenshot (f, "gui-dark.png");
+  g_object_set (settings, "gtk-application-prefer-dark-theme", FALSE, NULL);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autofree char *schema_dir = NULL;
+
+  /* the documented GUI test environment, whatever the caller's */
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GDK_BACKEND", "x11", FALSE);
+  g_setenv ("NO_AT_BRIDGE", "1", TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+  schema_dir = g_test_build_filename (G_TEST_BUILT, "..", "data", NULL);
+  g_setenv ("GSETTINGS_SCHEMA_DIR", schema_dir, TRUE);
+
+  have_display = gtk_init_check ();
+  if (have_display)
+    curator_application_load_css (gdk_display_get_default ());
+
+#define ADD(path, fn, data) \
+  g_test_add ("/gui/" path, Fixture, data, fixture_set_up, fn, fixture_tear_down)
+  ADD ("open", test_open, NULL);
+  ADD ("relabel-undo-redo", test_relabel_undo_redo, NULL);
+  ADD ("confirm-exclude-restore", test_confirm_exclude_restore, NULL);
+  ADD ("accept", test_accept, NULL);
+  ADD ("batch", test_batch, NULL);
+  ADD ("filters", test_filters, NULL);
+  ADD ("detail-follows-selection", test_detail_follows_selection, NULL);
+  ADD ("index-job", test_index_job, "index through the window");
+  ADD ("render", test_render, NULL);
+  return g_test_run ();
+}
