@@ -20,9 +20,6 @@
 #include "curator-classifier-private.h"
 #include "curator-error.h"
 
-/* Probabilities of up to this many classes are computed without the heap. */
-#define CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK 64
-
 /* Purposes of the PRNG streams (see _curator_derive_seed). */
 enum {
   STREAM_FOLDS = 1,
@@ -278,8 +275,8 @@ standardisation (const float   *features,
 /* ---- choosing L2 and temperature, leaving the sample out ---- */
 
 /* Candidate inverse temperatures beta = 1/T, log-spaced over [1/20, 1/0.05]
- * (2.5% apart), refined by a parabola through the best three. */
-#define N_BETA 241
+ * (5% apart), refined by a parabola through the best three. */
+#define N_BETA 121
 
 static double
 beta_at (int b, int n_beta)
@@ -324,23 +321,18 @@ row_nll (const float *z, int n_classes, int y, double beta)
   return log (sum) - beta * (z[y] - max);
 }
 
-/* acc[row] += softmax(beta z); count[row]++ */
+/* out = softmax(beta z), in double */
 static void
-accumulate_row (const float *z, int n_classes, double beta, guint32 row, double *acc, int *count)
+softmax_row (const float *z, int n_classes, double beta, double *out)
 {
   double max = z[0], sum = 0.0;
-  double p[CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK];
-  g_autofree double *heap = n_classes > CURATOR_CLASSIFIER_MAX_CLASSES_ON_STACK
-                            ? g_new (double, n_classes) : NULL;
-  double *q = heap != NULL ? heap : p;
 
   for (int c = 1; c < n_classes; c++)
     max = MAX (max, (double) z[c]);
   for (int c = 0; c < n_classes; c++)
-    sum += q[c] = exp (beta * (z[c] - max));
+    sum += out[c] = exp (beta * (z[c] - max));
   for (int c = 0; c < n_classes; c++)
-    acc[(gsize) row * n_classes + c] += q[c] / sum;
-  count[row]++;
+    out[c] /= sum;
 }
 
 /* ---- the run: jobs over folds and models ---- */
@@ -358,6 +350,12 @@ typedef struct {
   float   *mean;
   float   *inv_sd;
   float  **logits;   /* per candidate and seed: (n_held + n_unl) x k */
+  /* what calibrate_job makes of them */
+  double  *probs;    /* (n_held + n_unl) x k */
+  int      choice;   /* the whole fold's candidate and temperature */
+  double   beta;
+  double   grid_nll[CURATOR_CLASSIFIER_MAX_GRID];
+  double   grid_accuracy[CURATOR_CLASSIFIER_MAX_GRID];
 } FoldJob;
 
 typedef struct _Run Run;
@@ -539,13 +537,13 @@ model_job (Run *run, int job, GError **error)
   return TRUE;
 }
 
-/* Sequential, in fold order: averages the seeds, chooses the candidate and
- * temperature for each held-out sample leaving it out (see the header), and
- * adds the probabilities. */
-static void
-merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierReport *report,
-            double *grid_nll_sum, double *grid_acc_sum)
+/* Job: averages the fold's seeds, chooses the candidate and temperature for
+ * each held-out sample leaving it out (see the header) and writes the
+ * probabilities of the fold's rows. */
+static gboolean
+calibrate_job (Run *run, int job, GError **error)
 {
+  FoldJob *fj = &run->folds[job];
   const CuratorClassifierParams *params = run->params;
   int n_cand = run->n_candidates;
   int n_beta = params->calibrate ? N_BETA : 1;
@@ -560,6 +558,8 @@ merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierRep
   g_autofree double *f = g_new (double, n_beta);
   int fold_choice = 0;
   double fold_beta = 1.0, fold_best = G_MAXDOUBLE;
+
+  fj->probs = g_new (double, MAX (n_rows, 1) * k);
 
   for (gsize j = 0; j < fj->n_held; j++)
     if (run->labels[fj->held[j]] >= 0)
@@ -609,10 +609,10 @@ merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierRep
           fold_choice = g;
           fold_beta = m > 0 ? beta : 1.0;
         }
-      if (grid_nll_sum != NULL && m > 0)
+      if (m > 0)
         {
-          grid_nll_sum[g] += best / (double) m;
-          grid_acc_sum[g] += (double) right / (double) m;
+          fj->grid_nll[g] = best / (double) m;
+          fj->grid_accuracy[g] = (double) right / (double) m;
         }
     }
 
@@ -620,7 +620,6 @@ merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierRep
   gsize next_labelled = 0;
   for (gsize j = 0; j < fj->n_held; j++)
     {
-      guint32 row = fj->held[j];
       int choice = fold_choice;
       double beta = fold_beta;
 
@@ -645,23 +644,20 @@ merge_fold (Run *run, FoldJob *fj, double *acc, int *count, CuratorClassifierRep
                   }
               }
         }
-      accumulate_row (mean_logits[choice] + j * k, (int) k, beta, row, acc, count);
+      softmax_row (mean_logits[choice] + j * k, (int) k, beta, fj->probs + j * k);
     }
-  for (gsize j = 0; j < fj->n_unl; j++)
-    accumulate_row (mean_logits[fold_choice] + (fj->n_held + j) * k, (int) k, fold_beta,
-                    fj->unl[j], acc, count);
+  for (gsize j = fj->n_held; j < n_rows; j++)
+    softmax_row (mean_logits[fold_choice] + j * k, (int) k, fold_beta, fj->probs + j * k);
 
-  if (fj->repeat == 0)
-    {
-      report->fold_l2[fj->fold] = candidate_l2 (run, fold_choice);
-      report->fold_temperature[fj->fold] = 1.0 / fold_beta;
-    }
+  fj->choice = fold_choice;
+  fj->beta = fold_beta;
   for (int g = 0; g < n_cand; g++)
     {
       g_free (mean_logits[g]);
       g_free (prefix[g]);
       g_free (suffix[g]);
     }
+  return !_curator_progress_cancelled (&run->progress, error);
 }
 
 static void
@@ -676,6 +672,7 @@ fold_job_clear (FoldJob *fj, int n_logits)
     for (int i = 0; i < n_logits; i++)
       g_free (fj->logits[i]);
   g_free (fj->logits);
+  g_free (fj->probs);
 }
 
 static gboolean
@@ -839,16 +836,31 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
 
   {
     gint64 t0 = g_get_monotonic_time ();
-    g_autofree double *acc = g_new0 (double, n_samples * (gsize) k);
-    g_autofree int *count = g_new0 (int, n_samples);
-    double grid_nll_sum[CURATOR_CLASSIFIER_MAX_GRID] = { 0 };
-    double grid_acc_sum[CURATOR_CLASSIFIER_MAX_GRID] = { 0 };
+    g_autofree double *acc = NULL;
+    g_autofree int *count = NULL;
 
+    if (!run_jobs (&run, run.n_fold_jobs, calibrate_job, error))
+      goto out;
+
+    /* In fold order, so that the sums of unlabelled samples' predictions
+     * do not depend on which thread finished first. */
+    acc = g_new0 (double, n_samples * (gsize) k);
+    count = g_new0 (int, n_samples);
     for (int j = 0; j < run.n_fold_jobs; j++)
       {
-        if (_curator_progress_cancelled (&run.progress, error))
-          goto out;
-        merge_fold (&run, &run.folds[j], acc, count, report, grid_nll_sum, grid_acc_sum);
+        const FoldJob *fj = &run.folds[j];
+        for (gsize r = 0; r < fj->n_held + fj->n_unl; r++)
+          {
+            guint32 row = r < fj->n_held ? fj->held[r] : fj->unl[r - fj->n_held];
+            for (int c = 0; c < k; c++)
+              acc[(gsize) row * k + c] += fj->probs[r * (gsize) k + c];
+            count[row]++;
+          }
+        if (fj->repeat == 0)
+          {
+            report->fold_l2[fj->fold] = candidate_l2 (&run, fj->choice);
+            report->fold_temperature[fj->fold] = 1.0 / fj->beta;
+          }
       }
     for (gsize i = 0; i < n_samples; i++)
       {
@@ -862,8 +874,12 @@ curator_classifier_cross_val_predict (const CuratorClassifierParams *params,
         for (int g = 0; g < params->n_grid; g++)
           {
             report->grid_l2[g] = params->l2_grid[g];
-            report->grid_heldout_nll[g] = grid_nll_sum[g] / run.n_fold_jobs;
-            report->grid_heldout_accuracy[g] = grid_acc_sum[g] / run.n_fold_jobs;
+            for (int j = 0; j < run.n_fold_jobs; j++)
+              {
+                report->grid_heldout_nll[g] += run.folds[j].grid_nll[g] / run.n_fold_jobs;
+                report->grid_heldout_accuracy[g] += run.folds[j].grid_accuracy[g]
+                                                    / run.n_fold_jobs;
+              }
           }
       }
     report->seconds_calibrate = seconds_since (t0);

@@ -184,7 +184,8 @@ curator_phash_pairs (const guint64 *phashes,
             g_array_append_vals (pairs, pair, 2);
           }
     }
-  qsort (pairs->data, pairs->len / 2, 2 * sizeof (guint32), compare_pair);
+  if (pairs->len > 0)
+    qsort (pairs->data, pairs->len / 2, 2 * sizeof (guint32), compare_pair);
   hash_index_clear (&hi);
   return pairs;
 }

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1793,7 +1794,9 @@ label_is_top (const double *row, guint k, gint label)
 
 /* What noise is left: among the exported samples the run scored and no
  * person reviewed, those confidently of another class (confident learning's
- * off-diagonal samples under the thresholds above). */
+ * off-diagonal samples under the thresholds above) whose own label is not
+ * the most probable: the samples cleanlab's num_label_issues counts. A
+ * person's decision counts as clean. */
 static gboolean
 estimate_noise (Planner *p)
 {
@@ -2197,8 +2200,12 @@ write_files (Writer *w, GError **error)
     {
       /* Manifests name the sources: they must still be there. */
       for (guint i = 0; i < n; i++)
-        if (!check_source (&g_array_index (plan->entries, CuratorExportEntry, i), error))
-          return FALSE;
+        {
+          const CuratorExportEntry *e = &g_array_index (plan->entries, CuratorExportEntry, i);
+
+          if (e->repeat == 0 && !check_source (e, error))
+            return FALSE;
+        }
       return TRUE;
     }
 
@@ -2557,10 +2564,15 @@ card_json (const CuratorExportPlan *plan, const CuratorExportReport *report, GSt
       jw_key (&jw, "before");
       jw_begin (&jw, '{');
       JW_INT (&jw, "given", c->n_given);
-      for (guint t = 0; t < plan->n_source_splits; t++)
-        JW_INT (&jw, plan->source_splits[t], c->n_given_by_source_split[t]);
       if (plan->n_source_splits > 0)
-        JW_INT (&jw, "(no split)", c->n_given_by_source_split[plan->n_source_splits]);
+        {
+          jw_key (&jw, "by_source_split");
+          jw_begin (&jw, '{');
+          for (guint t = 0; t < plan->n_source_splits; t++)
+            JW_INT (&jw, plan->source_splits[t], c->n_given_by_source_split[t]);
+          jw_end (&jw, '}');
+          JW_INT (&jw, "without_source_split", c->n_given_by_source_split[plan->n_source_splits]);
+        }
       jw_end (&jw, '}');
       jw_key (&jw, "after");
       jw_begin (&jw, '{');
@@ -2595,8 +2607,9 @@ card_json (const CuratorExportPlan *plan, const CuratorExportReport *report, GSt
   JW_STR (&jw, "remaining_noise_method",
           plan->run_id > 0
           ? "exported samples the latest run scored and no person reviewed whose probability of another "
-            "class reaches that class's confident threshold (confident learning's off-diagonal count), "
-            "divided by the exported samples the run scored"
+            "class reaches that class's confident threshold and exceeds that of their label (cleanlab's "
+            "num_label_issues rule), divided by the exported samples the run scored; it counts the "
+            "classifier's own confusions too, so a weak classifier makes it high"
           : "none: the project has no finished analysis run");
 
   jw_key (&jw, "removed_counts");
@@ -2773,7 +2786,8 @@ card_markdown (const CuratorExportPlan *plan, const CuratorExportReport *report,
                        "→ entries after rebalancing where they differ. *remaining noise*: ");
   g_string_append (md, plan->run_id > 0
                    ? "exported samples the latest run scored and no person reviewed that are still confidently "
-                     "another class (confident learning's off-diagonal count), of those it scored.\n"
+                     "another class (cleanlab's num_label_issues rule), of those it scored. The classifier's "
+                     "own confusions count too: with a weak classifier this runs high.\n"
                    : "none estimated (no analysis run).\n");
 
   g_string_append_printf (md, "\n## Removed (%" G_GSIZE_FORMAT ")\n\n", n_removed);
@@ -2918,8 +2932,11 @@ commit_export (const char *tmp, const char *out, gboolean replace, GError **erro
         return TRUE;
       if (errno != EINVAL && errno != ENOSYS)
         return set_io_error (error, errno, "cannot rename %s to %s", tmp, out);
-      if (g_file_test (out, G_FILE_TEST_EXISTS) || g_rename (tmp, out) != 0)
-        return set_io_error (error, errno != 0 ? errno : EEXIST, "cannot rename %s to %s", tmp, out);
+      /* No RENAME_NOREPLACE here: check, then rename (a small window). */
+      if (g_file_test (out, G_FILE_TEST_EXISTS))
+        return set_io_error (error, EEXIST, "cannot rename %s to %s", tmp, out);
+      if (g_rename (tmp, out) != 0)
+        return set_io_error (error, errno, "cannot rename %s to %s", tmp, out);
       return TRUE;
     }
 
@@ -2960,7 +2977,6 @@ curator_export_write (const CuratorExportPlan *plan,
   g_autofree char *out = NULL;
   g_autofree char *parent = NULL;
   g_autofree char *base = NULL;
-  g_autofree char *template = NULL;
   g_autofree char *tmp = NULL;
   Writer w = { 0 };
   GStatBuf st;
@@ -2984,6 +3000,31 @@ curator_export_write (const CuratorExportPlan *plan,
       g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID, "cannot export to %s", out);
       goto fail;
     }
+  if (plan->entries->len == 0)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                   "nothing to export: every one of the project's %u samples is left out "
+                   "(corrupt, missing, excluded, unlabelled or flagged)", plan->removals->len);
+      goto fail;
+    }
+  if (plan->root != NULL)
+    {
+      /* An export inside the dataset would be read as data by the next
+       * index (OUT/train/CLASS/... as a class called OUT). */
+      g_autofree char *root_real = realpath (plan->root, NULL);
+      g_autofree char *parent_real = realpath (parent, NULL);
+      g_autofree char *out_real = parent_real != NULL ? g_build_filename (parent_real, base, NULL) : NULL;
+
+      if (root_real != NULL && out_real != NULL &&
+          (strcmp (out_real, root_real) == 0 ||
+           (g_str_has_prefix (out_real, root_real) && out_real[strlen (root_real)] == '/') ||
+           (g_str_has_prefix (root_real, out_real) && root_real[strlen (out_real)] == '/')))
+        {
+          g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                       "%s overlaps the dataset folder %s: export somewhere outside it", out, plan->root);
+          goto fail;
+        }
+    }
   exists = g_lstat (out, &st) == 0;
   if (exists && !plan->options.force)
     {
@@ -3000,15 +3041,12 @@ curator_export_write (const CuratorExportPlan *plan,
     }
 
   /* Same folder as OUT: the same file system, so the final rename is atomic. */
-  template = g_strdup_printf ("%s/.%s.curator-tmp-XXXXXX", parent, base);
-  tmp = g_mkdtemp_full (template, 0755);
-  if (tmp == NULL)
+  tmp = g_strdup_printf ("%s/.%s.curator-tmp-XXXXXX", parent, base);
+  if (g_mkdtemp_full (tmp, 0755) == NULL)
     {
-      set_io_error (error, errno, "cannot write in %s", parent);
+      set_io_error (error, errno, "cannot create the export next to %s", out);
       goto fail;
     }
-  tmp = template;
-  template = NULL;
 
   w.plan = plan;
   w.tmp = tmp;

@@ -258,8 +258,11 @@ jpeg_choose_scale (JpegDecoder      *d,
                               : MIN (cinfo->image_width, cinfo->image_height);
   JDIMENSION need = MIN ((JDIMENSION) max_side, full);
 
+  /* A picture no larger than asked for is decoded whole, also when a
+   * smaller M would round up to the same size: the full-size IDCT is the
+   * exact one. */
   cinfo->scale_denom = _CURATOR_JPEG_SCALE_DENOM;
-  for (d->scale_num = max_side == 0 ? _CURATOR_JPEG_SCALE_DENOM : 1;
+  for (d->scale_num = max_side == 0 || (JDIMENSION) max_side >= full ? _CURATOR_JPEG_SCALE_DENOM : 1;
        d->scale_num < _CURATOR_JPEG_SCALE_DENOM;
        d->scale_num++)
     {

@@ -1,10 +1,22 @@
 /* curator-issues.c: one run's issues, per sample and per class (the method
  * is described in the header).
  *
- * Measured on the CIFAR-10 practice set (10,000 images, 19.6% wrong labels;
- * `curator eval`), label-issue flags against the truth, filter
- * prune_by_noise_rate, rank self_confidence, k = 10, 128 PCA dimensions:
- * see MEASURED below; the default knn_weight is the best of them. */
+ * Measured on the CIFAR-10 practice sets (run 1 of `curator analyze` at
+ * commit 8b064ff, classifier accuracy 0.677 against the truth; defaults
+ * otherwise: prune_by_noise_rate, self_confidence, k = 10, 128 standardised
+ * PCA dimensions whitened to the power 0.5):
+ *
+ *                         noisy20 (10,000, 19.6% wrong)     clean     long tail (3,405)
+ *   knn_weight, gate      F1     P      R      AUROC  P@500  flagged   F1     AUROC
+ *   0,   none             0.638  0.516  0.835  0.918  0.946  14.0%     0.502  0.899
+ *   0.3, none             0.662  0.552  0.828  0.920  0.936  15.2%     0.557  0.917
+ *   0,   p_given < 0.07   0.669  0.753  0.603  0.918  0.946   7.0%     0.623  0.899
+ *   0.3, p_given < 0.07   0.668  0.794  0.577  0.920  0.936   4.5%     0.657  0.917
+ *
+ * The vote helps most where the classifier is weakest (long tail, clean set
+ * with the gate); the neighbours alone agree with the true class for 58.8%
+ * of samples (the classifier 67.7%). Suggestions on flagged true errors are
+ * right 76% of the time (noisy20), 75% (long tail). */
 #include "curator-config.h"
 
 #include <math.h>
@@ -492,6 +504,19 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
       r->suggested[i] = -1;
       r->knn_agreement[i] = NAN;
       r->outlier_score[i] = NAN;
+    }
+
+  if (n == 0)
+    {
+      /* Nothing to look at: an empty answer, not an error. */
+      r->reasons = g_new0 (char *, 1);
+      r->duplicate_group = g_new0 (guint, 1);
+      r->classes = g_new0 (CuratorIssuesClass, k);
+      r->near_duplicate_pairs = g_array_new (FALSE, FALSE, sizeof (guint32));
+      for (guint c = 0; c < k; c++)
+        r->classes[c].mean_label_quality = r->classes[c].ratio_to_largest =
+          r->classes[c].ratio_to_median = NAN;
+      return g_steal_pointer (&r);
     }
 
   if (in->samples != NULL)

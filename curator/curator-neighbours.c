@@ -709,7 +709,8 @@ curator_knn_near_duplicates (const CuratorKnn *knn,
         g_array_append_vals (pairs, pair, 2);
       }
   /* Each pair once, in order. */
-  qsort (pairs->data, pairs->len / 2, 2 * sizeof (guint32), compare_pair);
+  if (pairs->len > 0)
+    qsort (pairs->data, pairs->len / 2, 2 * sizeof (guint32), compare_pair);
   kept = 0;
   for (gsize p = 0; p < pairs->len / 2; p++)
     {

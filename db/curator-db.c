@@ -367,8 +367,12 @@ open_project (const char  *path,
   db->stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stmt_finalize);
   db->busy_timeout_ms = CURATOR_DB_BUSY_TIMEOUT_MS;
 
+  /* NOMUTEX: a CuratorDb is used by one thread at a time (see the header),
+   * so SQLite need not lock the connection around each of the dozens of
+   * calls a sample's write takes. */
   rc = sqlite3_open_v2 (path, &db->sqlite,
-                        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0),
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                        (create ? SQLITE_OPEN_CREATE : 0),
                         NULL);
   if (rc != SQLITE_OK)
     {
@@ -380,11 +384,6 @@ open_project (const char  *path,
   sqlite3_busy_timeout (db->sqlite, db->busy_timeout_ms);
 
   if (!_curator_db_prepare_schema (db, create, target_version, error))
-    {
-      curator_db_close (db);
-      return NULL;
-    }
-  if (g_getenv ("XX_CACHE") && !_curator_db_exec (db, g_getenv ("XX_CACHE"), "tune the connection", error))
     {
       curator_db_close (db);
       return NULL;

@@ -1,6 +1,7 @@
 /* curator-application.c: see curator-application.h. */
 #include "curator-application.h"
 
+#include "curator-charts.h"
 #include "curator-config.h"
 #include "curator-window.h"
 
@@ -17,6 +18,8 @@ struct _CuratorApplication
   int      filter;            /* -1 = leave as is */
   gboolean dark;
   gboolean charts;            /* show the noise matrix (and shoot it) */
+  gboolean during_job;        /* shoot while the background job runs */
+  gboolean analyze;           /* start an analysis at once */
   gint64   screenshot_start_us;
 };
 
@@ -60,7 +63,7 @@ screenshot_target (CuratorApplication *self)
     {
       g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
 
-      if (gtk_window_get_transient_for (toplevel) == window)
+      if (CURATOR_IS_CHARTS (toplevel) && gtk_window_get_transient_for (toplevel) == window)
         return toplevel;  /* GTK keeps its toplevels alive */
     }
   return NULL;
@@ -94,11 +97,20 @@ screenshot_tick (gpointer user_data)
   /* a window that has nothing new to draw paints no frames: ask for some */
   if (target != NULL)
     gtk_widget_queue_draw (GTK_WIDGET (target));
+  /* a transient presented before its parent was mapped is shown again */
+  if (target != NULL && target != GTK_WINDOW (window) && gtk_widget_get_mapped (GTK_WIDGET (window))
+      && !gtk_widget_get_mapped (GTK_WIDGET (target)))
+    gtk_window_present (target);
   /* wait for a few painted frames: layout, then the thumbnails' redraw */
   if (!gtk_widget_get_mapped (GTK_WIDGET (window)) || clock == NULL
       || !gtk_widget_get_mapped (GTK_WIDGET (target))
       || gdk_frame_clock_get_frame_counter (clock) < 3
-      || ((curator_window_is_busy (window) || !curator_window_thumbnails_settled (window)) && !timed_out))
+      || (!self->during_job && (curator_window_is_busy (window) || !curator_window_thumbnails_settled (window))
+          && !timed_out))
+    return G_SOURCE_CONTINUE;
+  /* the progress bar, once its rate and time left have something to go on */
+  if (self->during_job && curator_window_is_busy (window)
+      && g_get_monotonic_time () - self->screenshot_start_us < 3 * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
   if (timed_out)
     g_printerr ("curator-gui: thumbnails still loading after %d s; taking the screenshot anyway\n",
@@ -121,6 +133,8 @@ present (CuratorApplication *self, CuratorWindow *window)
     curator_window_select_position (window, self->select_position);
   if (self->charts)
     gtk_widget_activate_action (GTK_WIDGET (window), "view.noise-matrix", NULL);
+  if (self->analyze)
+    gtk_widget_activate_action (GTK_WIDGET (window), "project.analyze", NULL);
   if (self->screenshot != NULL)
     {
       self->screenshot_start_us = g_get_monotonic_time ();
@@ -213,6 +227,8 @@ curator_application_handle_local_options (GApplication *app, GVariantDict *optio
   g_variant_dict_lookup (options, "screenshot", "^ay", &self->screenshot);
   g_variant_dict_lookup (options, "dark", "b", &self->dark);
   g_variant_dict_lookup (options, "charts", "b", &self->charts);
+  g_variant_dict_lookup (options, "during-job", "b", &self->during_job);
+  g_variant_dict_lookup (options, "analyze", "b", &self->analyze);
   g_variant_dict_lookup (options, "select", "i", &self->select_position);
   g_variant_dict_lookup (options, "filter", "i", &self->filter);
   if (self->screenshot != NULL)
@@ -293,6 +309,9 @@ curator_application_init (CuratorApplication *self)
       "Render the window to FILE (PNG) once its thumbnails are in, then quit", "FILE" },
     { "dark", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Use the dark style", NULL },
     { "charts", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Show the noise matrix", NULL },
+    { "during-job", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "Take the screenshot while the background job runs", NULL },
+    { "analyze", 0, 0, G_OPTION_ARG_NONE, NULL, "Start an analysis of the project at once", NULL },
     { "select", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, NULL, "Select the sample at this position", "N" },
     { "filter", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, NULL, "Show this review filter (0 = all)", "N" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },

@@ -306,7 +306,7 @@ fill (CuratorDetail *self)
     add_fact (self, row++, "Excluded", "yes: left out of training and export");
   if (info->has_score)
     {
-      g_autofree char *quality = g_strdup_printf ("%.2f (the classifier gave the label %.0f%%)",
+      g_autofree char *quality = g_strdup_printf ("%.2f of 1 (the classifier gave the label it had then %.0f%%)",
                                                   info->label_quality, 100.0 * info->p_label);
       add_fact (self, row++, "Quality", quality);
     }
@@ -328,7 +328,7 @@ fill (CuratorDetail *self)
                                   100.0 * info->p_predicted, current, 100.0 * info->p_label);
       gtk_label_set_text (self->reason, reason);
       gtk_widget_set_visible (self->suggestion_box, TRUE);
-      gtk_widget_set_sensitive (self->accept_button, TRUE);
+      gtk_widget_set_visible (self->accept_button, TRUE);
     }
   else
     {
@@ -345,7 +345,8 @@ fill (CuratorDetail *self)
       gtk_widget_set_visible (GTK_WIDGET (self->reason), info->reason != NULL);
       gtk_widget_set_visible (GTK_WIDGET (self->confidence_bar), FALSE);
       gtk_widget_set_visible (self->suggestion_box, TRUE);
-      gtk_widget_set_sensitive (self->accept_button, FALSE);
+      /* nothing to accept: the button would only say no */
+      gtk_widget_set_visible (self->accept_button, FALSE);
       fill_history (self, info->id);
       gtk_button_set_label (self->exclude_button, info->excluded ? "Restore" : "Exclude");
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->exclude_button),

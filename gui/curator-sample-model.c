@@ -42,7 +42,7 @@ static void list_model_iface_init (GListModelInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (CuratorSampleModel, curator_sample_model, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
 
-enum { SIGNAL_COUNTS_CHANGED, N_SIGNALS };
+enum { SIGNAL_COUNTS_CHANGED, SIGNAL_REPLACING, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 const char *
@@ -344,6 +344,8 @@ apply (CuratorSampleModel *self)
 {
   guint old_n = self->visible->len;
 
+  g_signal_emit (self, signals[SIGNAL_REPLACING], 0);
+
   g_array_set_size (self->visible, 0);
   for (guint i = 0; i < self->infos->len; i++)
     if (matches (self, g_ptr_array_index (self->infos, i)))
@@ -405,6 +407,7 @@ curator_sample_model_load (CuratorSampleModel *self, CuratorDb *db, GError **err
     return FALSE;
 
   /* Items are new objects now: announce a full replacement. */
+  g_signal_emit (self, signals[SIGNAL_REPLACING], 0);
   if (old_n > 0)
     {
       g_array_set_size (self->visible, 0);
@@ -487,6 +490,7 @@ curator_sample_model_clear (CuratorSampleModel *self)
   g_return_if_fail (CURATOR_IS_SAMPLE_MODEL (self));
 
   old_n = self->visible->len;
+  g_signal_emit (self, signals[SIGNAL_REPLACING], 0);
   g_array_set_size (self->visible, 0);
   g_array_set_size (self->position_of, 0);
   reset_storage (self);
@@ -831,6 +835,13 @@ curator_sample_model_class_init (CuratorSampleModelClass *klass)
   signals[SIGNAL_COUNTS_CHANGED] = g_signal_new ("counts-changed", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                  G_TYPE_NONE, 0);
+  /* The whole list is about to be replaced (filter, sort, load). A selection
+   * model over this one should drop its selection first: GtkMultiSelection
+   * (4.8) otherwise looks up every added item to carry the selection over,
+   * which creates an object per sample. */
+  signals[SIGNAL_REPLACING] = g_signal_new ("replacing", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
 }
 
 static void

@@ -211,6 +211,12 @@ on_selection_changed (GtkSelectionModel *model, guint position, guint n_items, C
 }
 
 static void
+on_replacing (CuratorSampleModel *model, CuratorWindow *self)
+{
+  gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->selection));
+}
+
+static void
 on_items_changed (GListModel *model, guint position, guint removed, guint added, CuratorWindow *self)
 {
   _curator_window_update_title (self);
@@ -923,6 +929,7 @@ curator_window_init (CuratorWindow *self)
   self->selection = gtk_multi_selection_new (G_LIST_MODEL (g_object_ref (self->model)));
   g_signal_connect (self->selection, "selection-changed", G_CALLBACK (on_selection_changed), self);
   g_signal_connect_after (self->selection, "items-changed", G_CALLBACK (on_items_changed), self);
+  g_signal_connect (self->model, "replacing", G_CALLBACK (on_replacing), self);
 
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (factory_setup), self);

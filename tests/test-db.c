@@ -910,6 +910,39 @@ test_put_sample_rederives (Fixture       *f,
     g_clear_error (&error);
   }
 
+  /* Inside a batch, a new sample that fails leaves nothing behind and the
+   * batch goes on; a new one gets what its given label says. */
+  {
+    g_autoptr(CuratorDbSample) good = curator_db_sample_new ();
+    g_autoptr(CuratorDbSample) bad = curator_db_sample_new ();
+    g_autoptr(CuratorDbSample) after = curator_db_sample_new ();
+    g_autoptr(CuratorDbSample) gone = NULL;
+
+    g_assert_true (curator_db_begin (db, &error));
+    good->path = g_strdup ("y/1.png");
+    good->given_label = A;
+    g_assert_true (curator_db_put_sample (db, good, &error));
+    g_assert_cmpint (good->id, >, 0);
+    g_assert_cmpint (good->current_label, ==, A);
+    g_assert_cmpstr (good->label_source, ==, "given");
+    bad->path = g_strdup ("y/2.png");
+    bad->given_label = 4242;
+    g_assert_false (curator_db_put_sample (db, bad, &error));
+    g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
+    g_clear_error (&error);
+    after->path = g_strdup ("y/3.png");
+    g_assert_true (curator_db_put_sample (db, after, &error));
+    g_assert_true (curator_db_commit (db, &error));
+    g_assert_no_error (error);
+
+    g_assert_cmpint (current_label (db, good->id), ==, A);
+    g_assert_cmpint (current_label (db, after->id), ==, 0);
+    gone = curator_db_get_sample_by_path (db, "y/2.png", &error);
+    g_assert_null (gone);
+    g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+
   g_assert_null (curator_db_get_sample_by_path (db, "not/there.png", &error));
   g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND);
   g_clear_error (&error);

@@ -504,6 +504,52 @@ test_index_job (Fixture *f, gconstpointer data)
 }
 
 static void
+test_noise_matrix (Fixture *f, gconstpointer data)
+{
+  CuratorSampleModel *model;
+  g_autofree guint *cells = NULL;
+  CuratorDb *db;
+  gint64 cat, dog;
+  guint n_classes = 0;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  model = curator_window_get_model (f->window);
+  db = curator_window_get_db (f->window);
+  cat = curator_db_lookup_class (db, "cat");
+  dog = curator_db_lookup_class (db, "dog");
+
+  /* no run: the believed label is the given one, so the matrix is diagonal */
+  cells = curator_sample_model_count_pairs (model, &n_classes);
+  g_assert_cmpuint (n_classes, ==, N_CLASSES);
+  for (guint r = 0; r < n_classes; r++)
+    for (guint c = 0; c < n_classes; c++)
+      g_assert_cmpuint (cells[r * n_classes + c], ==, r == c ? N_PER_CLASS : 0);
+
+  /* a cell of the heat map opens its samples in the grid */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "view.noise-matrix", NULL);
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+    GtkWindow *charts = NULL;
+
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels) && charts == NULL; i++)
+      {
+        g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+        if (gtk_window_get_transient_for (w) == GTK_WINDOW (f->window)
+            && g_str_equal (G_OBJECT_TYPE_NAME (w), "CuratorCharts"))
+          charts = w;
+      }
+    g_assert_nonnull (charts);
+    g_signal_emit_by_name (charts, "cell-activated", cat, cat);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, N_PER_CLASS);
+    g_signal_emit_by_name (charts, "cell-activated", cat, dog);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+    gtk_window_destroy (charts);
+  }
+}
+
+static void
 save_screenshot (Fixture *f, const char *name)
 {
   g_autoptr(GError) error = NULL;
@@ -567,6 +613,7 @@ main (int argc, char *argv[])
   ADD ("batch", test_batch, NULL);
   ADD ("filters", test_filters, NULL);
   ADD ("detail-follows-selection", test_detail_follows_selection, NULL);
+  ADD ("noise-matrix", test_noise_matrix, NULL);
   ADD ("index-job", test_index_job, "index through the window");
   ADD ("render", test_render, NULL);
   return g_test_run ();

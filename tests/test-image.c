@@ -1352,6 +1352,20 @@ test_file_good (FileFixture *f, gconstpointer data)
   g_assert_cmpstr (from_file->pixel_hash, ==, from_bytes->pixel_hash);
   g_assert_cmpuint (from_file->phash, ==, from_bytes->phash);
 
+  /* One read serves the hash and the thumbnail, which is the file itself. */
+  {
+    gint64 mtime_us = 0;
+    g_autoptr (GBytes) read = curator_image_read_file (path, &mtime_us, &error);
+    GStatBuf st;
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (read, bytes));
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_assert_cmpint (mtime_us, ==, (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000);
+    g_assert_true (g_bytes_equal (from_file->thumb, bytes));
+    g_assert_cmpstr (from_file->thumb_format, ==, "jpeg");
+  }
+
   /* Symbolic links inside a dataset are followed. */
   g_assert_cmpint (symlink (path, link), ==, 0);
   from_link = curator_image_facts_from_file (link, &error);
@@ -1700,13 +1714,129 @@ test_thumbnails (void)
   g_autoptr (CuratorRgb) tiny_decoded = decode (b_tiny, 0, NULL);
   g_autoptr (CuratorRgb) tiny_thumb = NULL;
 
-  /* Small images are never enlarged, and stored losslessly up to 64 px. */
+  /* Small images are never enlarged; a small file that fits is its own
+   * thumbnail. */
   assert_thumb (f_tiny, "png", 32, 32);
+  g_assert_true (g_bytes_equal (f_tiny->thumb, b_tiny));
   tiny_thumb = decode (f_tiny->thumb, 0, NULL);
   g_assert_cmpmem (tiny_thumb->pixels, 32 * 32 * 3, tiny_decoded->pixels, 32 * 32 * 3);
   assert_thumb (f_small, "png", 64, 10);
   assert_thumb (f_wide, "jpeg", 256, 171);
   assert_thumb (f_tall, "jpeg", 37, 256);
+}
+
+/* Fine-grained noise: nothing for a compressor to find. */
+static guint
+sample_noise (int x, int y, int c, gconstpointer user)
+{
+  guint32 h = (guint32) (x * 73856093) ^ (guint32) (y * 19349663) ^ (guint32) (c * 83492791);
+
+  h ^= h >> 13;
+  h *= 0x5bd1e995u;
+  return (h ^ (h >> 15)) & 0xff;
+}
+
+/* A picture that fits the thumbnail is its own thumbnail when its file is
+ * small: the same bytes, its own format, and decoding them gives what the
+ * file gives, EXIF orientation included. A large file is re-encoded. */
+static void
+test_thumbnail_own_file (void)
+{
+  g_autoptr (GBytes) exif = make_exif (6, FALSE);
+  JpegSpec turned = { .width = 64, .height = 32, .components = 3, .app1 = exif, .sample = sample_marked };
+  PngSpec noisy = { .width = 200, .height = 200, .color_type = PNG_COLOR_TYPE_RGB, .bit_depth = 8,
+                    .sample = sample_noise };
+  g_autoptr (GBytes) b_turned = make_jpeg (&turned), b_noisy = make_png (&noisy);
+  g_autoptr (CuratorImageFacts) f_turned = facts_of (b_turned), f_noisy = facts_of (b_noisy);
+  g_autoptr (CuratorRgb) turned_file = decode (b_turned, 0, NULL);
+  g_autoptr (CuratorRgb) turned_thumb = NULL;
+
+  assert_thumb (f_turned, "jpeg", 32, 64);
+  g_assert_true (g_bytes_equal (f_turned->thumb, b_turned));
+  turned_thumb = decode (f_turned->thumb, 0, NULL);
+  g_assert_cmpint (turned_thumb->width, ==, 32);
+  g_assert_cmpmem (turned_thumb->pixels, 32 * 64 * 3, turned_file->pixels, 32 * 64 * 3);
+
+  g_assert_cmpuint (g_bytes_get_size (b_noisy), >, 64 * 1024);
+  assert_thumb (f_noisy, "jpeg", 200, 200);
+  g_assert_cmpuint (g_bytes_get_size (f_noisy->thumb), <, g_bytes_get_size (b_noisy));
+}
+
+/* The facts decode a JPEG at the smallest DCT scale whose longer side
+ * covers the thumbnail; one that fits is decoded whole, so its pixel hash
+ * equals that of the same pixels stored as PNG, while a scaled one's never
+ * does. */
+static void
+test_facts_scale_rule (void)
+{
+  Size fits_size = { 256, 100 }, wide_size = { 300, 200 }, photo_size = { 1024, 768 };
+  JpegSpec fits = { .width = 256, .height = 100, .components = 3, .sample = sample_quadrants, .user = &fits_size };
+  JpegSpec wide = { .width = 300, .height = 200, .components = 3, .sample = sample_quadrants, .user = &wide_size };
+  JpegSpec photo = { .width = 1024, .height = 768, .components = 3, .sample = sample_quadrants,
+                     .user = &photo_size };
+  JpegSpec tiny = { .width = 6, .height = 6, .components = 3, .sample = sample_rgb, .user = GUINT_TO_POINTER (1) };
+  g_autoptr (GBytes) b_fits = make_jpeg (&fits), b_wide = make_jpeg (&wide);
+  g_autoptr (GBytes) b_photo = make_jpeg (&photo), b_tiny = make_jpeg (&tiny);
+  g_autoptr (GError) error = NULL;
+  CuratorImageInfo info;
+  int scale = 0;
+
+  {
+    g_autoptr (CuratorRgb) full = decode (b_fits, 0, NULL);
+    g_autoptr (GBytes) png = curator_image_encode_png (full, &error);
+    g_autoptr (CuratorImageFacts) f_jpeg = facts_of (b_fits);
+    g_autoptr (CuratorImageFacts) f_png = NULL;
+
+    g_assert_no_error (error);
+    f_png = facts_of (png);
+    g_assert_cmpstr (f_jpeg->pixel_hash, ==, f_png->pixel_hash);
+  }
+  {
+    g_autoptr (CuratorRgb) scaled = NULL;
+    g_autoptr (CuratorRgb) full = decode (b_wide, 0, NULL);
+    g_autoptr (GBytes) png = curator_image_encode_png (full, &error);
+    g_autoptr (CuratorImageFacts) f_jpeg = facts_of (b_wide);
+    g_autoptr (CuratorImageFacts) f_png = NULL;
+
+    /* 300 * 7/8 = 262.5, the first to reach 256. */
+    scaled = _curator_image_decode_scaled (g_bytes_get_data (b_wide, NULL), g_bytes_get_size (b_wide),
+                                           CURATOR_THUMB_MAX_PX, CURATOR_SCALE_COVER_LONG_SIDE,
+                                           &info, &scale, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (scale, ==, 7);
+    g_assert_cmpint (scaled->width, ==, 263);
+    g_assert_cmpint (scaled->height, ==, 175);
+    g_assert_no_error (error);
+    f_png = facts_of (png);
+    g_assert_cmpint (f_jpeg->thumb_width, ==, 256);
+    g_assert_cmpint (f_jpeg->thumb_height, ==, 171);
+    g_assert_cmpstr (f_jpeg->pixel_hash, !=, f_png->pixel_hash);
+  }
+  {
+    /* 1024x768 at 2/8 is exactly its thumbnail. */
+    g_autoptr (CuratorRgb) scaled = NULL;
+
+    scaled = _curator_image_decode_scaled (g_bytes_get_data (b_photo, NULL), g_bytes_get_size (b_photo),
+                                           CURATOR_THUMB_MAX_PX, CURATOR_SCALE_COVER_LONG_SIDE,
+                                           &info, &scale, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (scale, ==, 2);
+    g_assert_cmpint (scaled->width, ==, 256);
+    g_assert_cmpint (scaled->height, ==, 192);
+    g_assert_cmpint (info.width, ==, 1024);
+  }
+  {
+    /* Smaller than asked for: whole, not at a 7/8 that rounds up to the
+     * same 6 pixels. */
+    g_autoptr (CuratorRgb) whole = NULL;
+
+    whole = _curator_image_decode_scaled (g_bytes_get_data (b_tiny, NULL), g_bytes_get_size (b_tiny),
+                                          CURATOR_THUMB_MAX_PX, CURATOR_SCALE_COVER_SHORT_SIDE,
+                                          &info, &scale, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (scale, ==, 8);
+    g_assert_cmpint (whole->width, ==, 6);
+  }
 }
 
 /* ---- encoders --------------------------------------------------------------------- */
@@ -1891,6 +2021,8 @@ main (int argc, char **argv)
   g_test_add_func ("/image/resize/grow", test_resize_grow);
   g_test_add_func ("/image/phash", test_phash);
   g_test_add_func ("/image/thumbnails", test_thumbnails);
+  g_test_add_func ("/image/thumbnail-own-file", test_thumbnail_own_file);
+  g_test_add_func ("/image/facts-scale-rule", test_facts_scale_rule);
   g_test_add_func ("/image/encode-roundtrip", test_encode_roundtrip);
   g_test_add_func ("/image/sha256", test_sha256);
   g_test_add_func ("/image/threads", test_threads);

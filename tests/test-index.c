@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "curator-db.h"
+#include "curator-image.h"
 #include "curator-index.h"
 #include "testutil.h"
 
@@ -430,6 +431,90 @@ test_cancel_and_resume (Fixture *f, gconstpointer data)
   curator_index_report_clear (&report);
 }
 
+/* Many files over several worker chunks and threads are still written in
+ * path order (ids follow the paths, whatever the timing); a small file that
+ * fits the thumbnail is stored as its own thumbnail, a larger picture gets
+ * a 256 px one; a touched file keeps its facts and takes the new mtime. */
+static void
+test_order_and_thumbnails (Fixture *f, gconstpointer data)
+{
+  CuratorIndexReport report = { 0 };
+  CuratorIndexOptions options = { f->root, NULL, 3, FALSE };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) samples = NULL;
+  g_autofree char *small_path = NULL;
+  g_autofree char *small_file = NULL;
+  gsize small_n;
+
+  for (int i = 0; i < 150; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("c%d/%03d.jpg", i % 3, i);
+
+      if (i == 7)
+        tu_write_jpeg (f->root, rel, 400, 300, i);
+      else
+        tu_write_jpeg (f->root, rel, 32, 32, i);
+    }
+  g_assert_true (curator_index_run (f->db, &options, &report, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (report.n_added, ==, 150);
+  curator_index_report_clear (&report);
+
+  samples = curator_db_list_samples (f->db, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (samples->len, ==, 150);
+  for (guint i = 1; i < samples->len; i++)
+    {
+      CuratorDbSample *a = g_ptr_array_index (samples, i - 1);
+      CuratorDbSample *b = g_ptr_array_index (samples, i);
+
+      g_assert_cmpint (a->id, <, b->id);
+      g_assert_cmpstr (a->path, <, b->path);
+    }
+
+  {
+    g_autoptr(CuratorDbSample) small = sample (f, "c1/001.jpg");
+    g_autoptr(CuratorDbSample) big = sample (f, "c1/007.jpg");
+    g_autofree char *format = NULL;
+    g_autoptr(GBytes) thumb = curator_db_get_thumbnail (f->db, small->pixel_hash, &format, &error);
+    g_autoptr(GBytes) big_thumb = NULL;
+    g_autoptr(CuratorRgb) decoded = NULL;
+
+    g_assert_no_error (error);
+    small_path = g_build_filename (f->root, small->path, NULL);
+    g_assert_true (g_file_get_contents (small_path, &small_file, &small_n, NULL));
+    g_assert_cmpstr (format, ==, "jpeg");
+    g_assert_cmpmem (g_bytes_get_data (thumb, NULL), g_bytes_get_size (thumb), small_file, small_n);
+
+    g_clear_pointer (&format, g_free);
+    big_thumb = curator_db_get_thumbnail (f->db, big->pixel_hash, &format, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (format, ==, "jpeg");
+    decoded = curator_image_decode (g_bytes_get_data (big_thumb, NULL), g_bytes_get_size (big_thumb),
+                                    0, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (decoded->width, ==, 256);
+    g_assert_cmpint (decoded->height, ==, 192);
+    g_assert_cmpint (big->width, ==, 400);
+    g_assert_cmpint (big->height, ==, 300);
+  }
+
+  /* Touched: the same bytes, so not decoded, but the new size and mtime are
+   * kept for the next run to compare with. */
+  set_mtime (f->root, "c1/001.jpg", 1000000000);
+  g_assert_true (curator_index_run (f->db, &options, &report, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (report.n_decoded, ==, 0);
+  g_assert_cmpint (report.n_unchanged, ==, 150);
+  curator_index_report_clear (&report);
+  {
+    g_autoptr(CuratorDbSample) small = sample (f, "c1/001.jpg");
+
+    g_assert_cmpint (small->mtime_us, ==, G_GINT64_CONSTANT (1000000000) * G_USEC_PER_SEC);
+    g_assert_cmpint (small->n_bytes, ==, small_n);
+  }
+}
+
 static void
 test_root_missing (Fixture *f, gconstpointer data)
 {
@@ -456,6 +541,7 @@ main (int argc, char **argv)
   ADD ("symlinks", test_symlinks);
   ADD ("cancel-and-resume", test_cancel_and_resume);
   ADD ("root-missing", test_root_missing);
+  ADD ("order-and-thumbnails", test_order_and_thumbnails);
 #undef ADD
   return g_test_run ();
 }

@@ -327,6 +327,21 @@ test_without_features_or_samples (void)
 }
 
 static void
+test_empty (void)
+{
+  const char *names[] = { "cat", "dog" };
+  CuratorIssuesInput in = { 0, 2, names, NULL, NULL, NULL, 0, NULL, NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorIssuesResult) r = curator_issues_analyze (&in, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->n_label_issues, ==, 0);
+  g_assert_cmpuint (r->classes[1].n_labelled, ==, 0);
+  g_assert_false (r->classes[1].minority);
+}
+
+static void
 test_deterministic (void)
 {
   const gsize sizes[] = { 150, 150, 150 };
@@ -555,6 +570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/issues/minority", test_minority);
   g_test_add_func ("/issues/duplicate-conflict", test_duplicate_conflict);
   g_test_add_func ("/issues/without-features", test_without_features_or_samples);
+  g_test_add_func ("/issues/empty", test_empty);
   g_test_add_func ("/issues/deterministic", test_deterministic);
   g_test_add_func ("/issues/evaluate", test_evaluate);
   g_test_add_func ("/issues/names", test_names);
