@@ -51,7 +51,7 @@ cli_cmd_analyze (int argc, char **argv)
   CuratorAnalyzeOptions options;
   g_autofree char *model = NULL;
   int folds = 0, side = 0, centroids = 0, pool = 0, epochs = 0, seed = -1, rounds = 0;
-  double smoothing = -1, l2 = 0;
+  double smoothing = -1, l2 = -1;   /* -1: not given */
   gboolean no_flip = FALSE, no_balance = FALSE, no_color_hog = FALSE, relearn = FALSE;
   const GOptionEntry entries[] = {
     { "folds", 'k', 0, G_OPTION_ARG_INT, &folds, "Cross-validation folds (default 5)", "K" },
@@ -61,7 +61,7 @@ cli_cmd_analyze (int argc, char **argv)
     { "pool", 0, 0, G_OPTION_ARG_INT, &pool, "Pooling grid: 2 (quadrants) or 3 (default)", "N" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "Classifier: logreg or mlp", "KIND" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Training epochs per model", "N" },
-    { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &l2, "L2 strength (default: chosen by inner validation)", "X" },
+    { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &l2, "L2 strength (default 1e-3; 0 = choose from a grid by held-out validation)", "X" },
     { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0.1)", "X" },
     { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No horizontal-flip augmentation", NULL },
     { "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "No class-balanced sampling", NULL },
@@ -120,7 +120,7 @@ cli_cmd_analyze (int argc, char **argv)
         }
       options.rounds = rounds;
     }
-  if (l2 > 0)
+  if (l2 >= 0)
     options.classifier.l2 = l2;
   if (smoothing >= 0)
     options.classifier.label_smoothing = smoothing;

@@ -296,9 +296,26 @@ png_set_encode_tuning (png_structp       png,
   png_set_filter (png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
 }
 
+/* A picture whose every pixel has R = G = B is written as a grey PNG: the
+ * same pixels, a third of the data, and read back as grey (1 channel). */
+static gboolean
+rgb_is_exactly_grey (const CuratorRgb *image)
+{
+  gsize n = (gsize) image->width * image->height;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const guint8 *p = image->pixels + i * 3;
+      if (p[0] != p[1] || p[1] != p[2])
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 png_encode_run (PngEncoder       *e,
-                const CuratorRgb *image)
+                const CuratorRgb *image,
+                guint8           *grey_row)  /* width bytes, or NULL for colour */
 {
   if (setjmp (png_jmpbuf (e->png)))
     return FALSE;
@@ -306,11 +323,22 @@ png_encode_run (PngEncoder       *e,
   png_set_write_fn (e->png, e, png_write_cb, png_flush_cb);
   png_set_encode_tuning (e->png, image);
   png_set_IHDR (e->png, e->png_info, (png_uint_32) image->width, (png_uint_32) image->height,
-                8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                8, grey_row != NULL ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info (e->png, e->png_info);
   for (int y = 0; y < image->height; y++)
-    png_write_row (e->png, image->pixels + (gsize) y * image->width * 3);
+    {
+      const guint8 *rgb = image->pixels + (gsize) y * image->width * 3;
+
+      if (grey_row == NULL)
+        {
+          png_write_row (e->png, rgb);
+          continue;
+        }
+      for (int x = 0; x < image->width; x++)
+        grey_row[x] = rgb[x * 3];
+      png_write_row (e->png, grey_row);
+    }
   png_write_end (e->png, NULL);
   return TRUE;
 }
@@ -320,6 +348,7 @@ curator_image_encode_png (const CuratorRgb  *image,
                           GError           **error)
 {
   PngEncoder e = { 0 };
+  guint8 *grey_row;
   gboolean ok;
 
   g_return_val_if_fail (image != NULL, NULL);
@@ -336,8 +365,10 @@ curator_image_encode_png (const CuratorRgb  *image,
       return NULL;
     }
   e.out = g_byte_array_sized_new (64 + (guint) image->width * (guint) image->height);
+  grey_row = rgb_is_exactly_grey (image) ? g_malloc (image->width) : NULL;
 
-  ok = png_encode_run (&e, image);
+  ok = png_encode_run (&e, image, grey_row);
+  g_free (grey_row);
 
   png_destroy_write_struct (&e.png, &e.png_info);
   if (!ok)

@@ -1,10 +1,12 @@
 /* curator-progress.h: how long work reports how far it got.
  *
  * Every long core call takes an optional GCancellable and an optional
- * progress function. The function is called from the thread that runs the
- * call (never from a worker), at most a few times a second; the GUI turns it
- * into property notifications on the main thread, the CLI into a line on a
- * terminal's stderr. */
+ * progress function. The function is called at most a few times a second,
+ * never twice at once, but not always from the thread that made the call:
+ * the classifier reports from its worker threads. So a consumer that touches
+ * widgets must hand the values to the main thread (the GUI keeps them under
+ * a mutex and schedules one idle callback, as sysprof's loader does); the
+ * CLI just writes a line to a terminal's stderr. */
 #pragma once
 
 #include <glib.h>

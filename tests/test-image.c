@@ -1983,10 +1983,41 @@ test_threads (void)
     }
 }
 
+/* The encoder writes a grey picture as a 1-channel PNG, losslessly, and a
+ * colour one as RGB. */
+static void
+test_encode_png_grey (void)
+{
+  g_autoptr(CuratorRgb) grey = curator_rgb_new (5, 3);
+  g_autoptr(CuratorRgb) colour = curator_rgb_new (5, 3);
+  g_autoptr(GError) error = NULL;
+
+  for (int i = 0; i < 15; i++)
+    {
+      memset (grey->pixels + i * 3, i * 17, 3);
+      colour->pixels[i * 3] = colour->pixels[i * 3 + 1] = colour->pixels[i * 3 + 2] = i * 17;
+    }
+  colour->pixels[7 * 3 + 2] ^= 1;   /* one pixel off grey */
+  for (int pass = 0; pass < 2; pass++)
+    {
+      CuratorRgb *image = pass == 0 ? grey : colour;
+      g_autoptr(GBytes) png = curator_image_encode_png (image, &error);
+      CuratorImageInfo info;
+      g_autoptr(CuratorRgb) back = NULL;
+
+      g_assert_no_error (error);
+      back = curator_image_decode (g_bytes_get_data (png, NULL), g_bytes_get_size (png), 0, &info, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (info.channels, ==, pass == 0 ? 1 : 3);
+      g_assert_cmpmem (back->pixels, 45, image->pixels, 45);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/image/png/encode-grey", test_encode_png_grey);
 
   g_test_add_func ("/image/sniff", test_sniff);
   g_test_add_func ("/image/png/grey-depths", test_png_grey_depths);
