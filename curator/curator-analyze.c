@@ -31,6 +31,10 @@
 #define STORE_CHUNK 512
 #define FEATURE_CHUNK 2048
 
+/* Self-training: which suggestions the next round trains on, and how much. */
+#define PSEUDO_LABEL_MIN_CONFIDENCE 0.5
+#define PSEUDO_LABEL_WEIGHT 0.5
+
 void
 curator_analyze_options_init_default (CuratorAnalyzeOptions *options)
 {
@@ -526,6 +530,7 @@ curator_analyze_run (CuratorDb                   *db,
   g_autoptr(GHashTable) class_index = NULL;
   g_autoptr(CuratorIssuesResult) issues = NULL;
   g_autofree int *train_labels = NULL;
+  g_autofree float *train_weights = NULL;
   g_autofree gboolean *verified = NULL;
   g_autofree double *reference = NULL;
   g_autofree const char **class_names = NULL;
@@ -732,6 +737,7 @@ curator_analyze_run (CuratorDb                   *db,
     goto out;
   probs = g_new (float, n * k);
   train_labels = g_memdup2 (labels, sizeof (int) * MAX (n, 1));
+  train_weights = g_memdup2 (weights, sizeof (float) * MAX (n, 1));
   report->rounds = MAX (options->rounds, 1);
   for (int round = 0; round < report->rounds; round++)
     {
@@ -746,7 +752,7 @@ curator_analyze_run (CuratorDb                   *db,
 
       t = g_get_monotonic_time ();
       stage_enter (&stage, 0.5 + share * round, share * 0.9, message);
-      if (!curator_classifier_cross_val_predict (&options->classifier, x, x_flip, train_labels, weights, n,
+      if (!curator_classifier_cross_val_predict (&options->classifier, x, x_flip, train_labels, train_weights, n,
                                                  f.dim, k, probs, &report->classifier, cancellable,
                                                  stage_progress, &stage, &local_error))
         goto out;
@@ -762,24 +768,30 @@ curator_analyze_run (CuratorDb                   *db,
 
       if (round + 1 < report->rounds)
         {
-          /* The next round learns from confident suggestions: a flagged or
-           * unlabelled sample whose suggestion clears its class's confident
-           * threshold (the mean self-probability of that class, the bar
-           * confident learning itself uses). A person's label is never
-           * replaced; nothing else changes. */
+          /* The next round learns from confident suggestions: a sample
+           * flagged as mislabelled (or unlabelled) whose suggestion has a
+           * confidence of at least PSEUDO_LABEL_MIN_CONFIDENCE trains with
+           * the suggestion, at PSEUDO_LABEL_WEIGHT. Measured on the
+           * practice set (F1 of the flags): no self-training 0.661; every
+           * flagged label replaced at weight 1 0.692; confidence >= 0.5 at
+           * weight 0.5 0.684 with the fewest flags on a clean set (4.9%);
+           * replacing every confident-learning flag (naive) 0.639. A
+           * person's label is never replaced; the project is not touched. */
           report->n_pseudo_labels = 0;
           memcpy (train_labels, labels, sizeof (int) * n);
           for (gsize i = 0; i < n; i++)
             {
               int suggestion = issues->suggested[i];
 
+              train_weights[i] = weights[i];
               if (verified[i] || suggestion < 0 || suggestion == labels[i])
                 continue;
               if (labels[i] >= 0 && !(issues->issues[i] & CURATOR_ISSUE_LABEL))
                 continue;
-              if (issues->suggestion_confidence[i] < issues->cl->thresholds[suggestion])
+              if (issues->suggestion_confidence[i] < PSEUDO_LABEL_MIN_CONFIDENCE)
                 continue;
               train_labels[i] = suggestion;
+              train_weights[i] = (float) (weights[i] * PSEUDO_LABEL_WEIGHT);
               report->n_pseudo_labels++;
             }
         }
@@ -793,6 +805,15 @@ curator_analyze_run (CuratorDb                   *db,
   stage_enter (&stage, 0.97, 0.03, "Storing the results");
   if (!store_scores (db, run_id, samples, labels, class_ids, k, probs, issues, &local_error))
     goto out;
+  {
+    /* The neighbours and the per-class figures (minority classes). */
+    g_autofree gint64 *sample_ids = g_new (gint64, MAX (n, 1));
+
+    for (gsize i = 0; i < n; i++)
+      sample_ids[i] = ((CuratorDbSample *) g_ptr_array_index (samples, i))->id;
+    if (!curator_issues_store (db, run_id, sample_ids, class_ids, issues, &local_error))
+      goto out;
+  }
   report->seconds_store = seconds_since (t);
   report->seconds_total = seconds_since (started);
   {

@@ -299,8 +299,8 @@ list_from_manifest (const char *root, const char *manifest_path, GPtrArray *prob
 /* Candidates go to the workers in chunks of consecutive ones: one queue
  * round trip (two futex wake-ups) per chunk rather than per file, which
  * matters when a file takes 30 us. Everything but SQLite happens on the
- * workers, stat included, so the writing thread does nothing per file it
- * need not do. */
+ * workers, looking at the file included, so the writing thread does nothing
+ * per file it need not do. */
 #define CHUNK_SIZE 16
 
 typedef enum {

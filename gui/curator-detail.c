@@ -26,6 +26,9 @@ struct _CuratorDetail
   GtkWidget         *accept_button;
   GtkButton         *exclude_button;
   GtkListBox        *history;
+  GtkWidget         *duplicates_box;
+  GtkLabel          *duplicates_title;
+  GtkFlowBox        *duplicates;
 
   /* borrowed */
   CuratorDb              *db;
@@ -264,6 +267,58 @@ fill_history (CuratorDetail *self, gint64 sample_id)
     }
 }
 
+static gboolean
+dbg_sizes (gpointer data)
+{
+  CuratorDetail *self = data;
+  g_printerr ("DBG flow %dx%d history %dx%d box %d\n", gtk_widget_get_width (GTK_WIDGET (self->duplicates)), gtk_widget_get_height (GTK_WIDGET (self->duplicates)),
+              gtk_widget_get_width (GTK_WIDGET (self->history)), gtk_widget_get_height (GTK_WIDGET (self->history)), gtk_widget_get_height (self->duplicates_box));
+  return G_SOURCE_REMOVE;
+}
+
+#define MAX_DUPLICATES_SHOWN 10
+#define DUPLICATE_PX 52
+
+/* Small pictures of the sample's duplicates: cached thumbnails only (the
+ * grid has usually just loaded them); the others are asked for and appear
+ * the next time the pane is filled. */
+static void
+fill_duplicates (CuratorDetail *self, const CuratorSampleInfo *info)
+{
+  g_autoptr(GPtrArray) twins = curator_sample_model_list_duplicates (self->model, info, MAX_DUPLICATES_SHOWN);
+  g_autofree char *title = NULL;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->duplicates))) != NULL)
+    gtk_flow_box_remove (self->duplicates, child);
+  gtk_widget_set_visible (self->duplicates_box, twins->len > 0);
+  if (twins->len == 0)
+    return;
+  title = g_strdup_printf ("Duplicates (%u%s)", twins->len, twins->len == MAX_DUPLICATES_SHOWN ? " or more" : "");
+  gtk_label_set_text (self->duplicates_title, title);
+  for (guint i = 0; i < twins->len; i++)
+    {
+      const CuratorSampleInfo *twin = g_ptr_array_index (twins, i);
+      GdkTexture *texture = curator_thumbnail_loader_lookup (self->loader, twin->pixel_hash);
+      GtkWidget *picture = gtk_picture_new_for_paintable (texture != NULL ? GDK_PAINTABLE (texture) : NULL);
+      g_autofree char *tip = g_strdup_printf ("%s\n%s", twin->path,
+                                              curator_sample_model_get_class_name (self->model, twin->current_label));
+
+      if (texture == NULL && twin->pixel_hash != NULL)
+        {
+          curator_thumbnail_loader_request (self->loader, twin->pixel_hash);
+          curator_thumbnail_loader_release (self->loader, twin->pixel_hash);
+        }
+      gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+      gtk_widget_set_size_request (picture, DUPLICATE_PX, DUPLICATE_PX);
+      gtk_widget_set_tooltip_text (picture, tip);
+      gtk_widget_add_css_class (picture, "duplicate-thumb");
+      gtk_flow_box_append (self->duplicates, picture);
+      g_printerr ("DBG twin %u tex=%p\n", i, (void *) texture);
+    }
+  g_timeout_add (250, dbg_sizes, self);
+}
+
 static void
 fill (CuratorDetail *self)
 {
@@ -306,8 +361,8 @@ fill (CuratorDetail *self)
     add_fact (self, row++, "Excluded", "yes: left out of training and export");
   if (info->has_score)
     {
-      g_autofree char *quality = g_strdup_printf ("%.2f of 1 (the classifier gave the label it had then %.0f%%)",
-                                                  info->label_quality, 100.0 * info->p_label);
+      g_autofree char *quality = g_strdup_printf ("%.2f (0 = surely wrong, 1 = surely right)",
+                                                  info->label_quality);
       add_fact (self, row++, "Quality", quality);
     }
 
@@ -332,12 +387,14 @@ fill (CuratorDetail *self)
     }
   else
     {
-      if (info->has_score)
+      if (info->has_score && info->predicted_label != 0 && info->predicted_label == info->current_label)
         {
           g_autofree char *text = g_strdup_printf ("No suggestion: the classifier agrees with “%s” (%.0f%%).",
-                                                   current, 100.0 * info->p_label);
+                                                   current, 100.0 * info->p_predicted);
           gtk_label_set_text (self->suggestion_title, text);
         }
+      else if (info->has_score)
+        gtk_label_set_text (self->suggestion_title, "No suggestion: the analysis found nothing to change.");
       else
         gtk_label_set_text (self->suggestion_title, "Not analysed yet: run Analyze to get suggestions.");
       gtk_label_set_text (self->reason, info->reason != NULL ? info->reason : "");
@@ -348,6 +405,7 @@ fill (CuratorDetail *self)
       /* nothing to accept: the button would only say no */
       gtk_widget_set_visible (self->accept_button, FALSE);
       fill_history (self, info->id);
+      fill_duplicates (self, info);
       gtk_button_set_label (self->exclude_button, info->excluded ? "Restore" : "Exclude");
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->exclude_button),
                                       info->excluded ? "review.restore" : "review.exclude");
@@ -359,6 +417,7 @@ fill (CuratorDetail *self)
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->exclude_button),
                                   info->excluded ? "review.restore" : "review.exclude");
   fill_history (self, info->id);
+  fill_duplicates (self, info);
 }
 
 static void
@@ -506,6 +565,9 @@ curator_detail_class_init (CuratorDetailClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, accept_button);
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, exclude_button);
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, history);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates_box);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates_title);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates);
   gtk_widget_class_bind_template_callback (widget_class, on_actual_size_toggled);
 }
 

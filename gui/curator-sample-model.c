@@ -25,7 +25,7 @@ struct _CuratorSampleModel
   GArray       *position_of;  /* guint per info: its position in visible, or G_MAXUINT */
   GPtrArray    *classes;      /* CuratorDbClass */
   GHashTable   *minority;     /* class ids of minority classes (set) */
-  GHashTable   *hash_counts;  /* pixel hash -> number of samples sharing it */
+  GHashTable   *hash_counts;  /* pixel hash -> number of samples sharing it, while loading */
   CuratorDbRun *run;          /* latest finished run, or NULL */
   gboolean      run_has_suggestions;  /* the run wrote suggestions/issues itself */
   char         *search;
@@ -183,8 +183,7 @@ compute_badges (CuratorSampleModel *self, CuratorSampleInfo *info)
     badges &= ~CURATOR_BADGE_FLAGGED;
   if (info->duplicate_group != 0)
     badges |= CURATOR_BADGE_DUPLICATE;
-  if (info->pixel_hash != NULL && self->hash_counts != NULL
-      && GPOINTER_TO_UINT (g_hash_table_lookup (self->hash_counts, info->pixel_hash)) > 1)
+  if (info->has_twin)
     badges |= CURATOR_BADGE_DUPLICATE;
   if (info->verified)
     badges |= CURATOR_BADGE_DECIDED;
@@ -468,14 +467,19 @@ curator_sample_model_load (CuratorSampleModel *self, CuratorDb *db, GError **err
     }
 
   /* A run without label-quality scores of its own: the probability the
-   * classifier gave the label is the quality (self-confidence ranking). */
+   * classifier gave the label is the quality (self-confidence ranking).
+   * Exact duplicates are known once: pixels do not change until a reload. */
   for (guint i = 0; i < self->infos->len; i++)
     {
       CuratorSampleInfo *info = g_ptr_array_index (self->infos, i);
 
+      info->has_twin = info->pixel_hash != NULL
+                       && GPOINTER_TO_UINT (g_hash_table_lookup (self->hash_counts, info->pixel_hash)) > 1;
+
       if (info->has_score && !has_quality)
         info->label_quality = info->p_label;
     }
+  g_clear_pointer (&self->hash_counts, g_hash_table_unref);
   update_all_badges (self, FALSE);
   apply (self);
   g_signal_emit (self, signals[SIGNAL_COUNTS_CHANGED], 0);
@@ -777,6 +781,31 @@ curator_sample_model_class_for_hotkey (CuratorSampleModel *self, const char *key
         return klass->id;
     }
   return 0;
+}
+
+GPtrArray *
+curator_sample_model_list_duplicates (CuratorSampleModel *self, const CuratorSampleInfo *info, guint max_n)
+{
+  GPtrArray *twins;
+
+  g_return_val_if_fail (CURATOR_IS_SAMPLE_MODEL (self), NULL);
+  g_return_val_if_fail (info != NULL, NULL);
+
+  twins = g_ptr_array_new ();
+  if (!(info->badges & CURATOR_BADGE_DUPLICATE))
+    return twins;
+  /* one pass over the records: a selection change, not a hot path */
+  for (guint i = 0; i < self->infos->len && twins->len < max_n; i++)
+    {
+      CuratorSampleInfo *other = g_ptr_array_index (self->infos, i);
+
+      if (other == info || other->id == info->id)
+        continue;
+      if ((info->has_twin && g_strcmp0 (other->pixel_hash, info->pixel_hash) == 0)
+          || (info->duplicate_group != 0 && other->duplicate_group == info->duplicate_group))
+        g_ptr_array_add (twins, other);
+    }
+  return twins;
 }
 
 const CuratorDbRun *

@@ -107,6 +107,13 @@ char                 *curator_sample_model_dup_hotkey       (CuratorSampleModel 
 /* The class a key selects; 0 when none. */
 gint64                curator_sample_model_class_for_hotkey (CuratorSampleModel *self, const char *key);
 
+/* The other samples with the same pixels, or in the same duplicate group of
+ * the latest run, in id order, at most @max_n. (transfer container) of
+ * borrowed CuratorSampleInfo. */
+GPtrArray            *curator_sample_model_list_duplicates  (CuratorSampleModel *self,
+                                                             const CuratorSampleInfo *info,
+                                                             guint max_n);
+
 /* (transfer none) The latest finished run, or NULL. */
 const CuratorDbRun *curator_sample_model_get_run (CuratorSampleModel *self);
 

@@ -58,6 +58,7 @@ typedef struct {
   gint64   duplicate_group;
   char    *reason;
 
+  gboolean has_twin;        /* another sample has the same pixel hash (set by the model) */
   CuratorBadges badges;
 } CuratorSampleInfo;
 

@@ -112,7 +112,7 @@ rebuild_classes (CuratorSidebar *self)
       if (klass->n_given != klass->n_current)
         {
           g_autofree char *given = curator_format_count (klass->n_given);
-          g_autofree char *text = g_strdup_printf ("%s given", given);
+          g_autofree char *text = g_strdup_printf ("was %s", given);
 
           gtk_label_set_text (GTK_LABEL (extra), text);
         }

@@ -35,6 +35,9 @@ struct _CuratorWindow
   CuratorSidebar *sidebar;
   GtkPaned       *paned;
   GtkGridView    *grid;
+  GtkStack       *grid_stack;
+  GtkLabel       *empty_title;
+  GtkLabel       *empty_text;
   CuratorDetail  *detail;
 
   /* owned */
@@ -48,6 +51,9 @@ struct _CuratorWindow
   GPtrArray              *list_items;   /* GtkListItem set up by the factory (borrowed) */
   CuratorJob             *job;
   CuratorCharts          *charts;       /* weak: the open charts window */
+  GFileMonitor           *monitor;      /* the project's WAL: other writers (the CLI) */
+  guint                   monitor_timeout_id;
+  guint                   n_events_seen;
   GArray                 *undo_groups;  /* guint: events per decision this window made */
   GArray                 *redo_groups;
   guint                   toast_timeout_id;

@@ -80,6 +80,29 @@ _curator_window_update_title (CuratorWindow *self)
     subtitle = g_strdup_printf ("%s of %s samples shown", shown_text, all_text);
   gtk_label_set_text (self->subtitle_label, subtitle);
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
+
+  /* an empty grid says why */
+  if (n_shown > 0)
+    gtk_stack_set_visible_child_name (self->grid_stack, "grid");
+  else
+    {
+      if (n_all > 0)
+        {
+          gtk_label_set_text (self->empty_title, "No samples here");
+          gtk_label_set_text (self->empty_text, "No sample matches this filter, class and search.");
+        }
+      else if (self->job != NULL)
+        {
+          gtk_label_set_text (self->empty_title, "Reading the dataset…");
+          gtk_label_set_text (self->empty_text, "The samples appear here when indexing is done.");
+        }
+      else
+        {
+          gtk_label_set_text (self->empty_title, "No samples yet");
+          gtk_label_set_text (self->empty_text, "Drop a dataset folder (one folder per class) on this window to index it.");
+        }
+      gtk_stack_set_visible_child_name (self->grid_stack, "empty");
+    }
 }
 
 /* ---- grid: factory and selection ------------------------------------------------ */
@@ -251,11 +274,108 @@ curator_window_thumbnails_settled (CuratorWindow *self)
   return n_shown > 0 || g_list_model_get_n_items (G_LIST_MODEL (self->model)) == 0;
 }
 
+/* ---- other writers ---------------------------------------------------------------
+ *
+ * The CLI may decide on the same project while the window is open. Every
+ * write lands in the project's WAL file; a change there (debounced) makes the
+ * window read the log for events it has not seen and refresh their samples,
+ * and reload everything when a newer analysis run appeared. */
+
+static guint
+count_events (CuratorWindow *self, GPtrArray **events_out)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *events = curator_db_list_events (self->db, 0, &error);
+
+  if (events == NULL)
+    {
+      g_debug ("cannot read the decision log: %s", error->message);
+      return self->n_events_seen;
+    }
+  if (events_out != NULL)
+    *events_out = events;
+  else
+    g_ptr_array_unref (events);
+  return events != NULL ? events->len : 0;
+}
+
+static void reload (CuratorWindow *self);
+
+static gboolean
+check_other_writers (gpointer user_data)
+{
+  CuratorWindow *self = user_data;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDbRun) run = NULL;
+  const CuratorDbRun *shown;
+  guint n;
+
+  self->monitor_timeout_id = 0;
+  if (self->db == NULL || self->job != NULL)
+    return G_SOURCE_REMOVE;  /* a job's end reloads anyway */
+
+  run = curator_db_get_run (self->db, 0, &error);
+  shown = curator_sample_model_get_run (self->model);
+  if ((run != NULL) != (shown != NULL) || (run != NULL && run->id != shown->id))
+    {
+      reload (self);
+      self->n_events_seen = count_events (self, NULL);
+      return G_SOURCE_REMOVE;
+    }
+
+  n = count_events (self, &events);
+  if (events != NULL && n > self->n_events_seen)
+    {
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+      for (guint i = self->n_events_seen; i < n; i++)
+        g_array_append_val (ids, ((CuratorDbEvent *) g_ptr_array_index (events, i))->sample_id);
+      self->n_events_seen = n;
+      _curator_window_after_decisions (self, (const gint64 *) ids->data, ids->len);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_project_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event, CuratorWindow *self)
+{
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CHANGED
+      && event != G_FILE_MONITOR_EVENT_CREATED)
+    return;
+  if (self->monitor_timeout_id == 0)
+    self->monitor_timeout_id = g_timeout_add (300, check_other_writers, self);
+}
+
+static void
+watch_project (CuratorWindow *self)
+{
+  g_autofree char *wal = g_strdup_printf ("%s-wal", self->project_path);
+  g_autoptr(GFile) file = g_file_new_for_path (wal);
+  g_autoptr(GError) error = NULL;
+
+  self->n_events_seen = count_events (self, NULL);
+  self->monitor = g_file_monitor_file (file, G_FILE_MONITOR_NONE, NULL, &error);
+  if (self->monitor == NULL)
+    {
+      g_debug ("cannot watch %s: %s; press F5 to see other writers' changes", wal, error->message);
+      return;
+    }
+  g_signal_connect (self->monitor, "changed", G_CALLBACK (on_project_changed), self);
+}
+
 /* ---- project lifecycle --------------------------------------------------------- */
 
 static void
 close_project (CuratorWindow *self)
 {
+  if (self->monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->monitor, on_project_changed, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
+  g_clear_handle_id (&self->monitor_timeout_id, g_source_remove);
   curator_detail_set_context (self->detail, NULL, NULL, NULL, NULL);
   curator_sample_model_clear (self->model);
   curator_thumbnail_loader_set_db (self->loader, NULL);
@@ -313,6 +433,7 @@ curator_window_open_project (CuratorWindow *self, const char *path, GError **err
       return FALSE;
     }
   remember_project (self, self->project_path);
+  watch_project (self);
   gtk_stack_set_visible_child_name (self->main_stack, "project");
   _curator_window_update_title (self);
   _curator_window_update_actions (self);
@@ -435,6 +556,7 @@ start_job (CuratorWindow *self, CuratorJob *job, GError **error)
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
   gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
   curator_job_start (job, on_job_done, g_object_ref (self));
+  _curator_window_update_title (self);
   _curator_window_update_actions (self);
   return TRUE;
 }
@@ -892,6 +1014,9 @@ curator_window_class_init (CuratorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, paned);
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, grid);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, grid_stack);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, empty_title);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, empty_text);
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, detail);
 
   gtk_widget_class_install_action (widget_class, "project.open", NULL, project_open);

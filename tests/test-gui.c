@@ -549,6 +549,78 @@ test_noise_matrix (Fixture *f, gconstpointer data)
   }
 }
 
+typedef struct {
+  CuratorSampleModel *model;
+  gint64              sample_id;
+  gint64              label;
+} Shown;
+
+static gboolean
+label_shown (gpointer data)
+{
+  Shown *shown = data;
+  guint position;
+  g_autoptr(CuratorSampleObject) item = NULL;
+
+  if (!curator_sample_model_find (shown->model, shown->sample_id, &position))
+    return FALSE;
+  item = g_list_model_get_item (G_LIST_MODEL (shown->model), position);
+  return curator_sample_object_get_info (item)->current_label == shown->label;
+}
+
+static void
+test_other_writer (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDb) other = NULL;
+  g_autoptr(CuratorDbSample) s = NULL;
+  Shown shown;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+
+  /* another connection (as the CLI would be) relabels a sample */
+  other = curator_db_open (f->project, FALSE, &error);
+  g_assert_no_error (error);
+  s = sample_at (f, 6);
+  shown.model = curator_window_get_model (f->window);
+  shown.sample_id = s->id;
+  shown.label = curator_db_lookup_class (other, "eel");
+  g_assert_cmpint (curator_db_record_decision (other, s->id, CURATOR_ACTION_RELABEL, shown.label,
+                                               CURATOR_ACTOR_CLI, 0, NULL, &error), >, 0);
+  g_assert_no_error (error);
+  /* the window notices through the project's WAL, without being told */
+  g_assert_true (spin_until (label_shown, &shown));
+}
+
+static void
+test_analyze_cancel (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) runs = NULL;
+  g_autoptr(CuratorDbRun) done = NULL;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+
+  /* Analyze starts in the background; Cancel stops it and leaves no
+   * finished run behind */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.analyze", NULL);
+  g_assert_true (curator_window_is_busy (f->window));
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.cancel-job", NULL);
+  g_assert_true (spin_until (window_idle, f->window));
+
+  done = curator_db_get_run (curator_window_get_db (f->window), 0, &error);
+  g_assert_null (done);
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND);
+  runs = curator_db_list_runs (curator_window_get_db (f->window), NULL);
+  for (guint i = 0; i < runs->len; i++)
+    g_assert_cmpstr (((CuratorDbRun *) g_ptr_array_index (runs, i))->status, ==, "cancelled");
+  g_assert_true (curator_db_check_integrity (curator_window_get_db (f->window), NULL));
+}
+
 static void
 save_screenshot (Fixture *f, const char *name)
 {
@@ -614,7 +686,9 @@ main (int argc, char *argv[])
   ADD ("filters", test_filters, NULL);
   ADD ("detail-follows-selection", test_detail_follows_selection, NULL);
   ADD ("noise-matrix", test_noise_matrix, NULL);
+  ADD ("other-writer", test_other_writer, NULL);
   ADD ("index-job", test_index_job, "index through the window");
+  ADD ("analyze-cancel", test_analyze_cancel, NULL);
   ADD ("render", test_render, NULL);
   return g_test_run ();
 }
