@@ -9,13 +9,6 @@
 #include "curator-cli-private.h"
 #include "curator-export.h"
 
-static void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
 static JsonNode *
 summary_json (const CuratorExportPlan *plan, const CuratorExportReport *report)
 {
@@ -26,35 +19,35 @@ summary_json (const CuratorExportPlan *plan, const CuratorExportReport *report)
   json_builder_add_string_value (b, report->out);
   json_builder_set_member_name (b, "replaced");
   json_builder_add_boolean_value (b, report->replaced);
-  add_int (b, "run", plan->run_id);
-  add_int (b, "samples", report->n_samples);
-  add_int (b, "entries", report->n_entries);
+  cli_json_add_int (b, "run", plan->run_id);
+  cli_json_add_int (b, "samples", report->n_samples);
+  cli_json_add_int (b, "entries", report->n_entries);
   json_builder_set_member_name (b, "splits");
   json_builder_begin_object (b);
   for (guint s = 0; s < plan->n_splits; s++)
     {
       json_builder_set_member_name (b, plan->splits[s].name);
       json_builder_begin_object (b);
-      add_int (b, "samples", plan->splits[s].n_samples);
-      add_int (b, "entries", plan->splits[s].n_entries);
+      cli_json_add_int (b, "samples", plan->splits[s].n_samples);
+      cli_json_add_int (b, "entries", plan->splits[s].n_entries);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
   json_builder_set_member_name (b, "removed");
   json_builder_begin_object (b);
   for (guint d = 0; d < CURATOR_EXPORT_N_DROPS; d++)
-    add_int (b, curator_export_drop_to_string (d), plan->n_removed_by[d]);
+    cli_json_add_int (b, curator_export_drop_to_string (d), plan->n_removed_by[d]);
   json_builder_end_object (b);
-  add_int (b, "relabelled", plan->relabels->len);
-  add_int (b, "flagged_kept", plan->n_flagged_kept);
-  add_int (b, "leaks", plan->n_leaks);
-  add_int (b, "rebalance_target", plan->rebalance_target);
+  cli_json_add_int (b, "relabelled", plan->relabels->len);
+  cli_json_add_int (b, "flagged_kept", plan->n_flagged_kept);
+  cli_json_add_int (b, "leaks", plan->n_leaks);
+  cli_json_add_int (b, "rebalance_target", plan->rebalance_target);
   json_builder_set_member_name (b, "files");
   json_builder_begin_object (b);
-  add_int (b, "hard_links", report->n_linked);
-  add_int (b, "symbolic_links", report->n_symlinked);
-  add_int (b, "copies", report->n_copied);
-  add_int (b, "copies_where_a_link_was_impossible", report->n_copy_fallbacks);
+  cli_json_add_int (b, "hard_links", report->n_linked);
+  cli_json_add_int (b, "symbolic_links", report->n_symlinked);
+  cli_json_add_int (b, "copies", report->n_copied);
+  cli_json_add_int (b, "copies_where_a_link_was_impossible", report->n_copy_fallbacks);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "notes");
   json_builder_begin_array (b);

@@ -72,34 +72,6 @@ run_view_load (RunView *v, CuratorDb *db, int *code)
 }
 
 static void
-add_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
-/* NaN (undefined) becomes null. */
-static void
-add_double (JsonBuilder *b, const char *name, double value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_issue_names (JsonBuilder *b, const char *name, guint32 issues)
 {
   json_builder_set_member_name (b, name);
@@ -191,11 +163,11 @@ print_minority (CuratorDb *db, const RunView *v, JsonBuilder *b)
       if (b != NULL)
         {
           json_builder_begin_object (b);
-          add_string (b, "class", name);
-          add_int (b, "labelled", row->n_labelled);
-          add_double (b, "estimated", row->n_estimated);
-          add_double (b, "ratio_to_median", row->ratio_to_median);
-          add_double (b, "ratio_to_largest", row->ratio_to_largest);
+          cli_json_add_string (b, "class", name);
+          cli_json_add_int (b, "labelled", row->n_labelled);
+          cli_json_add_double (b, "estimated", row->n_estimated);
+          cli_json_add_double (b, "ratio_to_median", row->ratio_to_median);
+          cli_json_add_double (b, "ratio_to_largest", row->ratio_to_largest);
           json_builder_end_object (b);
         }
       else
@@ -313,13 +285,13 @@ cli_cmd_issues (int argc, char **argv)
       guint shown = limit > 0 ? MIN ((guint) limit, entries_out->len) : entries_out->len;
 
       json_builder_begin_object (b);
-      add_int (b, "run", v.run->id);
-      add_int (b, "total", entries_out->len);
+      cli_json_add_int (b, "run", v.run->id);
+      cli_json_add_int (b, "total", entries_out->len);
       json_builder_set_member_name (b, "counts");
       json_builder_begin_object (b);
       for (int bit = 0; bit < CURATOR_ISSUE_N_BITS; bit++)
         if (counts[bit] > 0)
-          add_int (b, curator_issue_to_string (1u << bit), (gint64) counts[bit]);
+          cli_json_add_int (b, curator_issue_to_string (1u << bit), (gint64) counts[bit]);
       json_builder_end_object (b);
       print_minority (db, &v, b);
       json_builder_set_member_name (b, "samples");
@@ -330,16 +302,16 @@ cli_cmd_issues (int argc, char **argv)
           gboolean labelled = !(e->score->issues & CURATOR_ISSUE_UNLABELLED);
 
           json_builder_begin_object (b);
-          add_int (b, "id", e->sample->id);
-          add_string (b, "file", e->sample->path);
-          add_string (b, "label", cli_class_name (v.names, e->sample->current_label));
-          add_string (b, "suggested", cli_class_name (v.names, e->score->suggested_label));
-          add_double (b, "confidence", e->score->suggested_label != 0 ? e->score->suggestion_confidence : NAN);
-          add_double (b, "label_quality", labelled ? e->score->label_quality : NAN);
-          add_double (b, "outlier_score", e->score->outlier_score);
-          add_int (b, "duplicate_group", e->score->duplicate_group);
+          cli_json_add_int (b, "id", e->sample->id);
+          cli_json_add_string (b, "file", e->sample->path);
+          cli_json_add_string (b, "label", cli_class_name (v.names, e->sample->current_label));
+          cli_json_add_string (b, "suggested", cli_class_name (v.names, e->score->suggested_label));
+          cli_json_add_double (b, "confidence", e->score->suggested_label != 0 ? e->score->suggestion_confidence : NAN);
+          cli_json_add_double (b, "label_quality", labelled ? e->score->label_quality : NAN);
+          cli_json_add_double (b, "outlier_score", e->score->outlier_score);
+          cli_json_add_int (b, "duplicate_group", e->score->duplicate_group);
           add_issue_names (b, "issues", e->score->issues);
-          add_string (b, "reason", e->score->reason);
+          cli_json_add_string (b, "reason", e->score->reason);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -538,10 +510,10 @@ cli_cmd_accept (int argc, char **argv)
       g_autoptr(JsonNode) node = NULL;
 
       json_builder_begin_object (b);
-      add_int (b, "run", v.run->id);
+      cli_json_add_int (b, "run", v.run->id);
       json_builder_set_member_name (b, "dry_run");
       json_builder_add_boolean_value (b, dry_run);
-      add_int (b, "skipped", n_skipped);
+      cli_json_add_int (b, "skipped", n_skipped);
       json_builder_set_member_name (b, "accepted");
       json_builder_begin_array (b);
       for (guint i = 0; i < chosen->len; i++)
@@ -550,13 +522,13 @@ cli_cmd_accept (int argc, char **argv)
           const CuratorDbScore *score = g_hash_table_lookup (v.scores, &s->id);
 
           json_builder_begin_object (b);
-          add_int (b, "id", s->id);
-          add_string (b, "file", s->path);
-          add_string (b, "from", cli_class_name (v.names, s->current_label));
-          add_string (b, "to", cli_class_name (v.names, score->suggested_label));
-          add_double (b, "confidence", score->suggestion_confidence);
+          cli_json_add_int (b, "id", s->id);
+          cli_json_add_string (b, "file", s->path);
+          cli_json_add_string (b, "from", cli_class_name (v.names, s->current_label));
+          cli_json_add_string (b, "to", cli_class_name (v.names, score->suggested_label));
+          cli_json_add_double (b, "confidence", score->suggestion_confidence);
           if (!dry_run)
-            add_int (b, "event", g_array_index (events, gint64, i));
+            cli_json_add_int (b, "event", g_array_index (events, gint64, i));
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -875,38 +847,38 @@ cli_cmd_eval (int argc, char **argv)
       g_autoptr(JsonNode) node = NULL;
 
       json_builder_begin_object (b);
-      add_int (b, "run", v.run->id);
-      add_int (b, "samples", (gint64) e->n_samples);
-      add_int (b, "unmatched", (gint64) n_unmatched);
-      add_int (b, "errors", (gint64) e->n_errors);
-      add_int (b, "flagged", (gint64) e->n_flagged);
-      add_int (b, "true_positives", (gint64) e->n_flagged_errors);
-      add_double (b, "precision", e->precision);
-      add_double (b, "recall", e->recall);
-      add_double (b, "f1", e->f1);
-      add_double (b, "auroc", e->auroc);
+      cli_json_add_int (b, "run", v.run->id);
+      cli_json_add_int (b, "samples", (gint64) e->n_samples);
+      cli_json_add_int (b, "unmatched", (gint64) n_unmatched);
+      cli_json_add_int (b, "errors", (gint64) e->n_errors);
+      cli_json_add_int (b, "flagged", (gint64) e->n_flagged);
+      cli_json_add_int (b, "true_positives", (gint64) e->n_flagged_errors);
+      cli_json_add_double (b, "precision", e->precision);
+      cli_json_add_double (b, "recall", e->recall);
+      cli_json_add_double (b, "f1", e->f1);
+      cli_json_add_double (b, "auroc", e->auroc);
       json_builder_set_member_name (b, "precision_at");
       json_builder_begin_object (b);
       for (int a = 0; a < CURATOR_ISSUES_EVAL_N_AT; a++)
         {
           g_autofree char *key = g_strdup_printf ("%" G_GSIZE_FORMAT, e->at[a]);
-          add_double (b, key, e->precision_at[a]);
+          cli_json_add_double (b, key, e->precision_at[a]);
         }
       json_builder_end_object (b);
-      add_double (b, "suggestion_accuracy", e->suggestion_accuracy);
-      add_double (b, "error_suggestion_accuracy", e->error_suggestion_accuracy);
-      add_double (b, "accuracy", e->accuracy);
-      add_double (b, "macro_f1", e->macro_f1);
+      cli_json_add_double (b, "suggestion_accuracy", e->suggestion_accuracy);
+      cli_json_add_double (b, "error_suggestion_accuracy", e->error_suggestion_accuracy);
+      cli_json_add_double (b, "accuracy", e->accuracy);
+      cli_json_add_double (b, "macro_f1", e->macro_f1);
       json_builder_set_member_name (b, "classes");
       json_builder_begin_array (b);
       for (int c = 0; c < k; c++)
         {
           json_builder_begin_object (b);
-          add_string (b, "class", cli_class_name (v.names, v.run->class_ids[c]));
-          add_int (b, "samples", (gint64) e->class_samples[c]);
-          add_int (b, "errors", (gint64) e->class_errors[c]);
-          add_int (b, "flagged", (gint64) e->class_flagged[c]);
-          add_int (b, "true_positives", (gint64) e->class_flagged_errors[c]);
+          cli_json_add_string (b, "class", cli_class_name (v.names, v.run->class_ids[c]));
+          cli_json_add_int (b, "samples", (gint64) e->class_samples[c]);
+          cli_json_add_int (b, "errors", (gint64) e->class_errors[c]);
+          cli_json_add_int (b, "flagged", (gint64) e->class_flagged[c]);
+          cli_json_add_int (b, "true_positives", (gint64) e->class_flagged_errors[c]);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);

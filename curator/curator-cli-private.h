@@ -46,6 +46,13 @@ int  cli_fail (const GError *error);
 /* Prints a usage problem and returns CLI_EXIT_USAGE. */
 int  cli_usage (GOptionContext *context, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* Members of the object being built: NULL strings and non-finite numbers
+ * become null. */
+void cli_json_add_string (JsonBuilder *b, const char *name, const char *value);
+void cli_json_add_int    (JsonBuilder *b, const char *name, gint64 value);
+void cli_json_add_double (JsonBuilder *b, const char *name, double value);
+void cli_json_add_bool   (JsonBuilder *b, const char *name, gboolean value);
+
 /* Prints @node as pretty JSON on stdout, with a final newline. */
 void cli_print_json (JsonNode *node);
 

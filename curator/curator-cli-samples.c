@@ -8,37 +8,6 @@
 
 #include "curator-cli-private.h"
 
-static void
-add_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-add_double (JsonBuilder *b, const char *name, double value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_double_value (b, value);
-}
-
-static void
-add_bool (JsonBuilder *b, const char *name, gboolean value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_boolean_value (b, value);
-}
-
 static char *
 format_time (gint64 time_us)
 {
@@ -54,18 +23,18 @@ cli_event_to_json (const CuratorDbEvent *e, GHashTable *names)
   g_autofree char *when = format_time (e->time_us);
 
   json_builder_begin_object (b);
-  add_int (b, "id", e->id);
-  add_int (b, "sample", e->sample_id);
-  add_string (b, "action", curator_action_to_string (e->action));
-  add_string (b, "old_label", cli_class_name (names, e->old_label));
-  add_string (b, "new_label", cli_class_name (names, e->new_label));
-  add_string (b, "actor", curator_actor_to_string (e->actor));
+  cli_json_add_int (b, "id", e->id);
+  cli_json_add_int (b, "sample", e->sample_id);
+  cli_json_add_string (b, "action", curator_action_to_string (e->action));
+  cli_json_add_string (b, "old_label", cli_class_name (names, e->old_label));
+  cli_json_add_string (b, "new_label", cli_class_name (names, e->new_label));
+  cli_json_add_string (b, "actor", curator_actor_to_string (e->actor));
   if (e->run_id > 0)
-    add_int (b, "run", e->run_id);
-  add_string (b, "time", when);
-  add_string (b, "note", e->note);
+    cli_json_add_int (b, "run", e->run_id);
+  cli_json_add_string (b, "time", when);
+  cli_json_add_string (b, "note", e->note);
   if (e->reverts > 0)
-    add_int (b, "reverts", e->reverts);
+    cli_json_add_int (b, "reverts", e->reverts);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -94,35 +63,35 @@ build_sample (JsonBuilder *b, const CuratorDbSample *s, GHashTable *names)
   g_autofree char *phash = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", s->phash);
 
   json_builder_begin_object (b);
-  add_int (b, "id", s->id);
-  add_string (b, "file", s->path);
-  add_string (b, "status", curator_sample_status_to_string (s->status));
-  add_string (b, "reason", s->reason);
-  add_string (b, "label", cli_class_name (names, s->current_label));
-  add_string (b, "given_label", cli_class_name (names, s->given_label));
-  add_string (b, "label_source", s->label_source);
-  add_bool (b, "verified", s->verified);
-  add_bool (b, "excluded", s->excluded);
-  add_string (b, "split", s->split);
-  add_string (b, "format", s->format);
-  add_int (b, "width", s->width);
-  add_int (b, "height", s->height);
-  add_int (b, "channels", s->channels);
-  add_int (b, "bytes", s->n_bytes);
-  add_string (b, "file_hash", s->file_hash);
-  add_string (b, "pixel_hash", s->pixel_hash);
-  add_string (b, "phash", s->pixel_hash != NULL ? phash : NULL);
+  cli_json_add_int (b, "id", s->id);
+  cli_json_add_string (b, "file", s->path);
+  cli_json_add_string (b, "status", curator_sample_status_to_string (s->status));
+  cli_json_add_string (b, "reason", s->reason);
+  cli_json_add_string (b, "label", cli_class_name (names, s->current_label));
+  cli_json_add_string (b, "given_label", cli_class_name (names, s->given_label));
+  cli_json_add_string (b, "label_source", s->label_source);
+  cli_json_add_bool (b, "verified", s->verified);
+  cli_json_add_bool (b, "excluded", s->excluded);
+  cli_json_add_string (b, "split", s->split);
+  cli_json_add_string (b, "format", s->format);
+  cli_json_add_int (b, "width", s->width);
+  cli_json_add_int (b, "height", s->height);
+  cli_json_add_int (b, "channels", s->channels);
+  cli_json_add_int (b, "bytes", s->n_bytes);
+  cli_json_add_string (b, "file_hash", s->file_hash);
+  cli_json_add_string (b, "pixel_hash", s->pixel_hash);
+  cli_json_add_string (b, "phash", s->pixel_hash != NULL ? phash : NULL);
   json_builder_set_member_name (b, "stats");
   if (s->status == CURATOR_SAMPLE_OK || s->pixel_hash != NULL)
     {
       json_builder_begin_object (b);
-      add_double (b, "luma_p05", s->luma_p05);
-      add_double (b, "luma_p50", s->luma_p50);
-      add_double (b, "luma_p95", s->luma_p95);
-      add_double (b, "contrast", s->contrast);
-      add_double (b, "entropy", s->entropy);
-      add_double (b, "blur", s->blur);
-      add_bool (b, "is_grey", s->is_grey);
+      cli_json_add_double (b, "luma_p05", s->luma_p05);
+      cli_json_add_double (b, "luma_p50", s->luma_p50);
+      cli_json_add_double (b, "luma_p95", s->luma_p95);
+      cli_json_add_double (b, "contrast", s->contrast);
+      cli_json_add_double (b, "entropy", s->entropy);
+      cli_json_add_double (b, "blur", s->blur);
+      cli_json_add_bool (b, "is_grey", s->is_grey);
       json_builder_end_object (b);
     }
   else
@@ -136,7 +105,7 @@ static void
 build_score (JsonBuilder *b, const CuratorDbScore *score, const CuratorDbRun *run,
              GHashTable *names, gboolean all_probs)
 {
-  add_string (b, "predicted", score ? cli_class_name (names, score->predicted_label) : NULL);
+  cli_json_add_string (b, "predicted", score ? cli_class_name (names, score->predicted_label) : NULL);
   json_builder_set_member_name (b, "p_label");
   if (score != NULL)
     json_builder_add_double_value (b, score->p_label);
@@ -161,7 +130,7 @@ build_score (JsonBuilder *b, const CuratorDbScore *score, const CuratorDbRun *ru
       const char *name = cli_class_name (names, run->class_ids[c]);
 
       if (name != NULL)
-        add_double (b, name, score->probs[c]);
+        cli_json_add_double (b, name, score->probs[c]);
     }
   json_builder_end_object (b);
 }

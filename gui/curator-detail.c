@@ -115,8 +115,17 @@ on_thumbnail_ready (CuratorThumbnailLoader *loader, const char *key, GdkTexture 
 {
   CuratorDetail *self = user_data;
 
-  if (self->item == NULL || self->full_picture || texture == NULL
-      || g_strcmp0 (key, curator_sample_object_get_info (self->item)->pixel_hash) != 0)
+  if (self->item == NULL || texture == NULL)
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->duplicates)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *picture = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child));
+
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (picture), "thumbnail-key"), key) == 0)
+        gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (texture));
+    }
+  if (self->full_picture || g_strcmp0 (key, curator_sample_object_get_info (self->item)->pixel_hash) != 0)
     return;
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
 }
@@ -267,17 +276,8 @@ fill_history (CuratorDetail *self, gint64 sample_id)
     }
 }
 
-static gboolean
-dbg_sizes (gpointer data)
-{
-  CuratorDetail *self = data;
-  g_printerr ("DBG flow %dx%d history %dx%d box %d\n", gtk_widget_get_width (GTK_WIDGET (self->duplicates)), gtk_widget_get_height (GTK_WIDGET (self->duplicates)),
-              gtk_widget_get_width (GTK_WIDGET (self->history)), gtk_widget_get_height (GTK_WIDGET (self->history)), gtk_widget_get_height (self->duplicates_box));
-  return G_SOURCE_REMOVE;
-}
-
 #define MAX_DUPLICATES_SHOWN 10
-#define DUPLICATE_PX 52
+#define DUPLICATE_PX 44
 
 /* Small pictures of the sample's duplicates: cached thumbnails only (the
  * grid has usually just loaded them); the others are asked for and appear
@@ -314,9 +314,9 @@ fill_duplicates (CuratorDetail *self, const CuratorSampleInfo *info)
       gtk_widget_set_tooltip_text (picture, tip);
       gtk_widget_add_css_class (picture, "duplicate-thumb");
       gtk_flow_box_append (self->duplicates, picture);
-      g_printerr ("DBG twin %u tex=%p\n", i, (void *) texture);
+      /* on_thumbnail_ready fills it in when it arrives */
+      g_object_set_data_full (G_OBJECT (picture), "thumbnail-key", g_strdup (twin->pixel_hash), g_free);
     }
-  g_timeout_add (250, dbg_sizes, self);
 }
 
 static void
