@@ -113,6 +113,16 @@ list_model_iface_init (GListModelInterface *iface)
   iface->get_item = model_get_item;
 }
 
+const CuratorSampleInfo *
+curator_sample_model_peek_info (CuratorSampleModel *self, guint position)
+{
+  g_return_val_if_fail (CURATOR_IS_SAMPLE_MODEL (self), NULL);
+
+  if (position >= self->visible->len)
+    return NULL;
+  return g_ptr_array_index (self->infos, g_array_index (self->visible, guint, position));
+}
+
 CuratorSampleObject *
 curator_sample_model_get_object (CuratorSampleModel *self, guint position)
 {

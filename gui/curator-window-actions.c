@@ -10,18 +10,20 @@
 
 /* ---- targets ------------------------------------------------------------------ */
 
-/* The selected samples' objects, in list order (transfer container). */
+/* The selected samples' records, in list order: (transfer full) array of
+ * references, so that a pending confirmation outlives a reload. Records,
+ * not objects: a batch over 100,000 samples creates no GObject. */
 static GPtrArray *
 selected_items (CuratorWindow *self)
 {
   g_autoptr(GtkBitset) selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  GPtrArray *items = g_ptr_array_new ();
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_sample_info_unref);
   GtkBitsetIter iter;
   guint position;
 
   for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position); ok;
        ok = gtk_bitset_iter_next (&iter, &position))
-    g_ptr_array_add (items, curator_sample_model_get_object (self->model, position));
+    g_ptr_array_add (items, curator_sample_info_ref ((CuratorSampleInfo *) curator_sample_model_peek_info (self->model, position)));
   return items;
 }
 
@@ -70,13 +72,14 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   guint cursor = _curator_window_get_cursor (self);
+  const CuratorSampleInfo *first = NULL;
   guint n_done;
 
   if (!curator_db_begin (self->db, &error))
     goto failed;
   for (guint i = 0; i < items->len; i++)
     {
-      const CuratorSampleInfo *info = curator_sample_object_get_info (g_ptr_array_index (items, i));
+      const CuratorSampleInfo *info = g_ptr_array_index (items, i);
       gint64 new_label = action == CURATOR_ACTION_ACCEPT ? info->suggested_label : label;
 
       if (!applies (info, action, label))
@@ -88,6 +91,8 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
           goto failed;
         }
       g_array_append_val (ids, info->id);
+      if (first == NULL)
+        first = info;
     }
   if (!curator_db_commit (self->db, &error))
     {
@@ -110,11 +115,9 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
   if (n_done > 1)
     _curator_window_toast (self, TRUE, "%s %u samples", past_tense (action), n_done);
   else if (action == CURATOR_ACTION_RELABEL || action == CURATOR_ACTION_ACCEPT)
-    {
-      const CuratorSampleInfo *info = curator_sample_object_get_info (g_ptr_array_index (items, 0));
-      _curator_window_toast (self, TRUE, "%s %s as %s", action == CURATOR_ACTION_RELABEL ? "Relabelled" : "Accepted:",
-                             info->file_name, curator_sample_model_get_class_name (self->model, info->current_label));
-    }
+    _curator_window_toast (self, TRUE, "%s is now “%s”%s", first->file_name,
+                           curator_sample_model_get_class_name (self->model, first->current_label),
+                           action == CURATOR_ACTION_ACCEPT ? " (suggestion accepted)" : "");
 
   /* one sample decided: on to the next, so a review is a run of key presses */
   if (self->auto_advance && items->len == 1 && cursor != G_MAXUINT
@@ -161,7 +164,7 @@ _curator_window_decide (CuratorWindow *self, CuratorAction action, gint64 label)
       return;
     }
   for (guint i = 0; i < items->len; i++)
-    n_apply += applies (curator_sample_object_get_info (g_ptr_array_index (items, i)), action, label);
+    n_apply += applies (g_ptr_array_index (items, i), action, label);
 
   if (items->len > 1 && n_apply > 0 && self->confirm_batches)
     {
@@ -188,9 +191,6 @@ _curator_window_decide (CuratorWindow *self, CuratorAction action, gint64 label)
       gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
       pending->self = g_object_ref (self);
       pending->items = g_ptr_array_ref (items);
-      for (guint i = 0; i < items->len; i++)
-        g_object_ref (g_ptr_array_index (items, i));
-      g_ptr_array_set_free_func (pending->items, g_object_unref);
       pending->action = action;
       pending->label = label;
       g_signal_connect (dialog, "response", G_CALLBACK (on_confirm_response), pending);
@@ -198,6 +198,99 @@ _curator_window_decide (CuratorWindow *self, CuratorAction action, gint64 label)
       return;
     }
   record (self, items, action, label);
+}
+
+/* ---- accept every suggestion above a confidence -------------------------------- */
+
+#define ACCEPT_CONFIDENCE_DEFAULT 0.9
+
+/* The shown samples whose suggestion is at least @min_confidence (transfer full). */
+static GPtrArray *
+confident_items (CuratorWindow *self, double min_confidence)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_sample_info_unref);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->model));
+
+  for (guint p = 0; p < n; p++)
+    {
+      const CuratorSampleInfo *info = curator_sample_model_peek_info (self->model, p);
+
+      if (applies (info, CURATOR_ACTION_ACCEPT, 0) && info->suggestion_confidence >= min_confidence)
+        g_ptr_array_add (items, curator_sample_info_ref ((CuratorSampleInfo *) info));
+    }
+  return items;
+}
+
+static void
+update_confident_count (GtkSpinButton *spin, GtkLabel *label)
+{
+  CuratorWindow *self = g_object_get_data (G_OBJECT (spin), "window");
+  g_autoptr(GPtrArray) items = confident_items (self, gtk_spin_button_get_value (spin));
+  g_autofree char *count = curator_format_count (items->len);
+  g_autofree char *text = g_strdup_printf ("%s of the shown samples have a suggestion this sure. "
+                                           "One undo (Ctrl+Z) reverts them all.", count);
+
+  gtk_label_set_text (label, text);
+}
+
+static void
+on_accept_confident_response (GtkDialog *dialog, int response, CuratorWindow *self)
+{
+  GtkSpinButton *spin = g_object_get_data (G_OBJECT (dialog), "spin");
+
+  if (response == GTK_RESPONSE_ACCEPT && self->db != NULL)
+    {
+      g_autoptr(GPtrArray) items = confident_items (self, gtk_spin_button_get_value (spin));
+
+      if (items->len > 0)
+        {
+          gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->selection));
+          record (self, items, CURATOR_ACTION_ACCEPT, 0);
+        }
+    }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static void
+review_accept_confident (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CuratorWindow *self = CURATOR_WINDOW (widget);
+  GtkWidget *dialog, *box, *row, *spin, *label;
+
+  if (self->db == NULL)
+    return;
+  dialog = gtk_dialog_new_with_buttons ("Accept Sure Suggestions", GTK_WINDOW (self),
+                                        GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT | GTK_DIALOG_USE_HEADER_BAR,
+                                        "_Cancel", GTK_RESPONSE_CANCEL, "_Accept", GTK_RESPONSE_ACCEPT, NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  box = gtk_dialog_get_content_area (GTK_DIALOG (dialog));
+  gtk_box_set_spacing (GTK_BOX (box), 12);
+  gtk_widget_set_margin_start (box, 24);
+  gtk_widget_set_margin_end (box, 24);
+  gtk_widget_set_margin_top (box, 18);
+  gtk_widget_set_margin_bottom (box, 18);
+
+  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  spin = gtk_spin_button_new_with_range (0.5, 1.0, 0.01);
+  gtk_spin_button_set_digits (GTK_SPIN_BUTTON (spin), 2);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), ACCEPT_CONFIDENCE_DEFAULT);
+  gtk_box_append (GTK_BOX (row), gtk_label_new_with_mnemonic ("Accept suggestions with a _confidence of at least"));
+  gtk_box_append (GTK_BOX (row), spin);
+  gtk_box_append (GTK_BOX (box), row);
+
+  label = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 50);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_box_append (GTK_BOX (box), label);
+
+  g_object_set_data (G_OBJECT (spin), "window", self);
+  g_object_set_data (G_OBJECT (dialog), "spin", spin);
+  g_signal_connect (spin, "value-changed", G_CALLBACK (update_confident_count), label);
+  update_confident_count (GTK_SPIN_BUTTON (spin), GTK_LABEL (label));
+  g_signal_connect (dialog, "response", G_CALLBACK (on_accept_confident_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* ---- undo and redo --------------------------------------------------------------
@@ -419,6 +512,7 @@ _curator_window_update_actions (CuratorWindow *self)
   gtk_widget_action_set_enabled (widget, "review.relabel-key", has_selection);
   gtk_widget_action_set_enabled (widget, "view.charts", open);
   gtk_widget_action_set_enabled (widget, "view.noise-matrix", open);
+  gtk_widget_action_set_enabled (widget, "review.accept-confident", open && curator_sample_model_get_run (self->model) != NULL);
   gtk_widget_action_set_enabled (widget, "review.undo", open);
   gtk_widget_action_set_enabled (widget, "review.redo", open);
 }
@@ -433,6 +527,7 @@ _curator_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "review.relabel-key", "s", review_relabel_key);
   gtk_widget_class_install_action (widget_class, "review.relabel", "x", review_relabel);
   gtk_widget_class_install_action (widget_class, "review.accept", NULL, review_simple);
+  gtk_widget_class_install_action (widget_class, "review.accept-confident", NULL, review_accept_confident);
   gtk_widget_class_install_action (widget_class, "review.confirm", NULL, review_simple);
   gtk_widget_class_install_action (widget_class, "review.exclude", NULL, review_simple);
   gtk_widget_class_install_action (widget_class, "review.restore", NULL, review_simple);

@@ -6,9 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "curator-application.h"
 #include "curator-sample-cell.h"
-
-#define APP_ID "io.github.curator.Curator"
 
 G_DEFINE_FINAL_TYPE (CuratorWindow, curator_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -1084,10 +1083,10 @@ curator_window_init (CuratorWindow *self)
   /* Preferences persist when the schema is installed (or GSETTINGS_SCHEMA_DIR
    * points at the build tree); otherwise the defaults above hold. */
   if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+    schema = g_settings_schema_source_lookup (source, CURATOR_APP_ID, TRUE);
   if (schema != NULL)
     {
-      self->settings = g_settings_new (APP_ID);
+      self->settings = g_settings_new (CURATOR_APP_ID);
       g_settings_bind (self->settings, "thumbnail-size", self, "thumb-size", G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "auto-advance", self, "auto-advance", G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "show-detail", self, "show-detail", G_SETTINGS_BIND_DEFAULT);
@@ -1096,7 +1095,7 @@ curator_window_init (CuratorWindow *self)
       g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
     }
   else
-    g_warning ("GSettings schema %s is not installed: preferences will not be kept", APP_ID);
+    g_warning ("GSettings schema %s is not installed: preferences will not be kept", CURATOR_APP_ID);
 
   _curator_window_update_title (self);
   _curator_window_update_actions (self);

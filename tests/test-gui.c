@@ -371,6 +371,94 @@ test_accept (Fixture *f, gconstpointer data)
   g_assert_cmpstr (s->label_source, ==, "pseudo");
 }
 
+/* A finished run that suggests "eel" for the samples at @positions (in the
+ * window's current order) with the given confidences. */
+static void
+add_run (Fixture *f, const guint *positions, const double *confidences, guint n)
+{
+  CuratorDb *db = curator_window_get_db (f->window);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) classes = curator_db_list_classes (db, &error);
+  g_autoptr(GPtrArray) scores = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_db_score_free);
+  gint64 class_ids[N_CLASSES];
+  gint64 eel = curator_db_lookup_class (db, "eel");
+  gint64 run_id;
+
+  g_assert_no_error (error);
+  for (guint c = 0; c < N_CLASSES; c++)
+    class_ids[c] = ((CuratorDbClass *) g_ptr_array_index (classes, c))->id;
+  run_id = curator_db_begin_run (db, class_ids, N_CLASSES, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CuratorDbSample) s = sample_at (f, positions[i]);
+      CuratorDbScore *score = curator_db_score_new ();
+
+      score->sample_id = s->id;
+      score->predicted_label = score->suggested_label = eel;
+      score->suggestion_confidence = confidences[i];
+      score->label_quality = 1.0 - confidences[i];
+      g_ptr_array_add (scores, score);
+    }
+  g_assert_true (curator_db_put_scores (db, run_id, (CuratorDbScore **) scores->pdata, scores->len, &error));
+  g_assert_true (curator_db_finish_run (db, run_id, "done", NULL, NULL, &error));
+  g_assert_no_error (error);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.reload", NULL);
+}
+
+static void
+test_accept_confident (Fixture *f, gconstpointer data)
+{
+  static const guint positions[] = { 0, 9, 10 };  /* cat, dog, dog */
+  static const double confidences[] = { 0.95, 0.92, 0.6 };
+  GListModel *toplevels;
+  GtkWidget *dialog = NULL;
+  CuratorDb *db;
+  gint64 ids[3];
+  gint64 eel;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  db = curator_window_get_db (f->window);
+  eel = curator_db_lookup_class (db, "eel");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = sample_at (f, positions[i]);
+      ids[i] = s->id;
+    }
+  add_run (f, positions, confidences, 3);
+
+  /* the dialog counts and accepts the suggestions at or above 0.9 */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "review.accept-confident", NULL);
+  toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+      if (GTK_IS_DIALOG (w) && gtk_window_get_transient_for (w) == GTK_WINDOW (f->window))
+        dialog = GTK_WIDGET (w);
+    }
+  g_assert_nonnull (dialog);
+  gtk_spin_button_set_value (g_object_get_data (G_OBJECT (dialog), "spin"), 0.9);
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      if (confidences[i] >= 0.9)
+        g_assert_cmpint (s->current_label, ==, eel);
+      else
+        g_assert_cmpint (s->current_label, !=, eel);
+    }
+  /* one undo reverts the whole batch */
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpint (s->current_label, !=, eel);
+    }
+}
+
 static void
 test_batch (Fixture *f, gconstpointer data)
 {
@@ -683,6 +771,7 @@ main (int argc, char *argv[])
   ADD ("confirm-exclude-restore", test_confirm_exclude_restore, NULL);
   ADD ("accept", test_accept, NULL);
   ADD ("batch", test_batch, NULL);
+  ADD ("accept-confident", test_accept_confident, NULL);
   ADD ("filters", test_filters, NULL);
   ADD ("detail-follows-selection", test_detail_follows_selection, NULL);
   ADD ("noise-matrix", test_noise_matrix, NULL);
