@@ -79,7 +79,7 @@ screenshot_after_paint (GdkFrameClock *clock, gpointer user_data)
   g_signal_handlers_disconnect_by_func (clock, screenshot_after_paint, self);
   if (window != NULL && !curator_save_window_png (window, self->screenshot, &error))
     g_printerr ("curator-gui: %s\n", error->message);
-  g_application_quit (G_APPLICATION (self));
+  g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
 }
 
 static gboolean
@@ -246,12 +246,15 @@ app_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (user_data));
 
-  /* every decision is already in the project file: nothing to save */
+  /* every decision is already in the project file: nothing to save; a
+   * running job is stopped cleanly first */
   while (windows != NULL)
     {
       GtkWindow *window = windows->data;
 
       windows = windows->next;
+      if (CURATOR_IS_WINDOW (window))
+        curator_window_stop_job (CURATOR_WINDOW (window));
       gtk_window_destroy (window);
     }
 }

@@ -29,6 +29,9 @@ struct _CuratorDetail
   GtkWidget         *duplicates_box;
   GtkLabel          *duplicates_title;
   GtkFlowBox        *duplicates;
+  GtkWidget         *neighbours_box;
+  GtkLabel          *neighbours_title;
+  GtkFlowBox        *neighbours;
 
   /* borrowed */
   CuratorDb              *db;
@@ -41,10 +44,30 @@ struct _CuratorDetail
   gulong               changed_id;
   gulong               ready_id;
   GCancellable        *load;        /* the full picture being decoded */
+  GPtrArray           *wanted;      /* thumbnail keys this pane asked the loader for */
   gboolean             full_picture;
 };
 
 G_DEFINE_FINAL_TYPE (CuratorDetail, curator_detail, GTK_TYPE_BOX)
+
+/* Thumbnails the pane shows stay wanted until it shows something else, so
+ * that the loader does not skip them as nobody's. */
+static void
+want_thumbnail (CuratorDetail *self, const char *key)
+{
+  if (key == NULL || self->loader == NULL)
+    return;
+  curator_thumbnail_loader_request (self->loader, key);
+  g_ptr_array_add (self->wanted, g_strdup (key));
+}
+
+static void
+release_thumbnails (CuratorDetail *self)
+{
+  for (guint i = 0; self->loader != NULL && i < self->wanted->len; i++)
+    curator_thumbnail_loader_release (self->loader, g_ptr_array_index (self->wanted, i));
+  g_ptr_array_set_size (self->wanted, 0);
+}
 
 /* ---- the full picture, decoded in a thread --------------------------------- */
 
@@ -111,20 +134,28 @@ load_full_picture (CuratorDetail *self, const CuratorSampleInfo *info)
 }
 
 static void
+update_strip (GtkFlowBox *strip, const char *key, GdkTexture *texture)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (strip)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *box = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child));
+      GtkWidget *picture = gtk_widget_get_first_child (box);
+
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (picture), "thumbnail-key"), key) == 0)
+        gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (texture));
+    }
+}
+
+static void
 on_thumbnail_ready (CuratorThumbnailLoader *loader, const char *key, GdkTexture *texture, gpointer user_data)
 {
   CuratorDetail *self = user_data;
 
   if (self->item == NULL || texture == NULL)
     return;
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->duplicates)); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *picture = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child));
-
-      if (g_strcmp0 (g_object_get_data (G_OBJECT (picture), "thumbnail-key"), key) == 0)
-        gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (texture));
-    }
+  update_strip (self->duplicates, key, texture);
+  update_strip (self->neighbours, key, texture);
   if (self->full_picture || g_strcmp0 (key, curator_sample_object_get_info (self->item)->pixel_hash) != 0)
     return;
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
@@ -277,20 +308,53 @@ fill_history (CuratorDetail *self, gint64 sample_id)
 }
 
 #define MAX_DUPLICATES_SHOWN 10
-#define DUPLICATE_PX 44
+#define MAX_NEIGHBOURS_SHOWN 10
+#define STRIP_PX 44
 
-/* Small pictures of the sample's duplicates: cached thumbnails only (the
- * grid has usually just loaded them); the others are asked for and appear
- * the next time the pane is filled. */
+static void
+clear_strip (GtkFlowBox *strip)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (strip))) != NULL)
+    gtk_flow_box_remove (strip, child);
+}
+
+/* One small picture with the class under it. Cached thumbnails show at
+ * once; others are asked for and on_thumbnail_ready puts them in. */
+static void
+add_to_strip (CuratorDetail *self, GtkFlowBox *strip, const CuratorSampleInfo *other, const char *tooltip)
+{
+  GdkTexture *texture = curator_thumbnail_loader_lookup (self->loader, other->pixel_hash);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *picture = gtk_picture_new_for_paintable (texture != NULL ? GDK_PAINTABLE (texture) : NULL);
+  GtkWidget *label = gtk_label_new (curator_sample_model_get_class_name (self->model, other->current_label));
+
+  if (texture == NULL)
+    want_thumbnail (self, other->pixel_hash);
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_widget_set_size_request (picture, STRIP_PX, STRIP_PX);
+  gtk_widget_add_css_class (picture, "strip-thumb");
+  g_object_set_data_full (G_OBJECT (picture), "thumbnail-key", g_strdup (other->pixel_hash), g_free);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 6);
+  gtk_widget_add_css_class (label, "caption");
+  if (other->current_label != curator_sample_object_get_info (self->item)->current_label)
+    gtk_widget_add_css_class (label, "other-label");
+  gtk_box_append (GTK_BOX (box), picture);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_widget_set_tooltip_text (box, tooltip);
+  gtk_flow_box_append (strip, box);
+}
+
+/* The sample's duplicates: the same pixels, or the run's duplicate group. */
 static void
 fill_duplicates (CuratorDetail *self, const CuratorSampleInfo *info)
 {
   g_autoptr(GPtrArray) twins = curator_sample_model_list_duplicates (self->model, info, MAX_DUPLICATES_SHOWN);
   g_autofree char *title = NULL;
-  GtkWidget *child;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->duplicates))) != NULL)
-    gtk_flow_box_remove (self->duplicates, child);
+  clear_strip (self->duplicates);
   gtk_widget_set_visible (self->duplicates_box, twins->len > 0);
   if (twins->len == 0)
     return;
@@ -299,23 +363,48 @@ fill_duplicates (CuratorDetail *self, const CuratorSampleInfo *info)
   for (guint i = 0; i < twins->len; i++)
     {
       const CuratorSampleInfo *twin = g_ptr_array_index (twins, i);
-      GdkTexture *texture = curator_thumbnail_loader_lookup (self->loader, twin->pixel_hash);
-      GtkWidget *picture = gtk_picture_new_for_paintable (texture != NULL ? GDK_PAINTABLE (texture) : NULL);
       g_autofree char *tip = g_strdup_printf ("%s\n%s", twin->path,
                                               curator_sample_model_get_class_name (self->model, twin->current_label));
 
-      if (texture == NULL && twin->pixel_hash != NULL)
-        {
-          curator_thumbnail_loader_request (self->loader, twin->pixel_hash);
-          curator_thumbnail_loader_release (self->loader, twin->pixel_hash);
-        }
-      gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
-      gtk_widget_set_size_request (picture, DUPLICATE_PX, DUPLICATE_PX);
-      gtk_widget_set_tooltip_text (picture, tip);
-      gtk_widget_add_css_class (picture, "duplicate-thumb");
-      gtk_flow_box_append (self->duplicates, picture);
-      /* on_thumbnail_ready fills it in when it arrives */
-      g_object_set_data_full (G_OBJECT (picture), "thumbnail-key", g_strdup (twin->pixel_hash), g_free);
+      add_to_strip (self, self->duplicates, twin, tip);
+    }
+}
+
+/* The latest run's nearest neighbours in feature space, nearest first: the
+ * neighbours' labels are half of why a label looks wrong. */
+static void
+fill_neighbours (CuratorDetail *self, const CuratorSampleInfo *info)
+{
+  const CuratorDbRun *run = curator_sample_model_get_run (self->model);
+  g_autoptr(GArray) neighbours = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_agree = 0, n_shown = 0;
+
+  clear_strip (self->neighbours);
+  if (run != NULL && self->db != NULL)
+    neighbours = curator_db_get_neighbours (self->db, run->id, info->id, &error);
+  if (neighbours == NULL && error != NULL && !g_error_matches (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND))
+    g_debug ("neighbours of %" G_GINT64_FORMAT ": %s", info->id, error->message);
+  for (guint i = 0; neighbours != NULL && i < neighbours->len && n_shown < MAX_NEIGHBOURS_SHOWN; i++)
+    {
+      const CuratorDbNeighbour *n = &g_array_index (neighbours, CuratorDbNeighbour, i);
+      const CuratorSampleInfo *other = curator_sample_model_lookup_info (self->model, n->sample_id);
+      g_autofree char *tip = NULL;
+
+      if (other == NULL)
+        continue;
+      tip = g_strdup_printf ("%s\n%s · similarity %.2f", other->path,
+                             curator_sample_model_get_class_name (self->model, other->current_label),
+                             n->similarity);
+      add_to_strip (self, self->neighbours, other, tip);
+      n_agree += other->current_label == info->current_label;
+      n_shown++;
+    }
+  gtk_widget_set_visible (self->neighbours_box, n_shown > 0);
+  if (n_shown > 0)
+    {
+      g_autofree char *title = g_strdup_printf ("Nearest neighbours (%u of %u share its label)", n_agree, n_shown);
+      gtk_label_set_text (self->neighbours_title, title);
     }
 }
 
@@ -330,6 +419,11 @@ fill (CuratorDetail *self)
   g_autofree char *current_text = NULL;
   GtkWidget *child;
   int row = 0;
+
+  /* what this pane wants from the loader is asked for again below */
+  release_thumbnails (self);
+  if (!self->full_picture && curator_thumbnail_loader_lookup (self->loader, info->pixel_hash) == NULL)
+    want_thumbnail (self, info->pixel_hash);
 
   gtk_label_set_text (self->file_name, info->file_name);
   gtk_label_set_text (self->path, info->path);
@@ -406,6 +500,7 @@ fill (CuratorDetail *self)
       gtk_widget_set_visible (self->accept_button, FALSE);
       fill_history (self, info->id);
       fill_duplicates (self, info);
+      fill_neighbours (self, info);
       gtk_button_set_label (self->exclude_button, info->excluded ? "Restore" : "Exclude");
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->exclude_button),
                                       info->excluded ? "review.restore" : "review.exclude");
@@ -418,6 +513,7 @@ fill (CuratorDetail *self)
                                   info->excluded ? "review.restore" : "review.exclude");
   fill_history (self, info->id);
   fill_duplicates (self, info);
+  fill_neighbours (self, info);
 }
 
 static void
@@ -431,6 +527,7 @@ on_item_changed (CuratorSampleObject *item, gpointer user_data)
 static void
 drop_item (CuratorDetail *self)
 {
+  release_thumbnails (self);
   if (self->item != NULL)
     g_clear_signal_handler (&self->changed_id, self->item);
   g_clear_object (&self->item);
@@ -486,11 +583,6 @@ curator_detail_show_sample (CuratorDetail *self, CuratorSampleObject *item)
   /* the thumbnail at once, the full picture when decoded */
   thumb = curator_thumbnail_loader_lookup (self->loader, info->pixel_hash);
   gtk_picture_set_paintable (self->picture, thumb != NULL ? GDK_PAINTABLE (thumb) : NULL);
-  if (thumb == NULL && info->pixel_hash != NULL)
-    {
-      curator_thumbnail_loader_request (self->loader, info->pixel_hash);
-      curator_thumbnail_loader_release (self->loader, info->pixel_hash);
-    }
   load_full_picture (self, info);
   fill (self);
   gtk_stack_set_visible_child_name (self->stack, "sample");
@@ -535,6 +627,7 @@ curator_detail_dispose (GObject *object)
     g_clear_signal_handler (&self->ready_id, self->loader);
   self->loader = NULL;
   self->model = NULL;
+  g_clear_pointer (&self->wanted, g_ptr_array_unref);
   self->db = NULL;
   g_clear_pointer (&self->root, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), CURATOR_TYPE_DETAIL);
@@ -568,6 +661,9 @@ curator_detail_class_init (CuratorDetailClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates_box);
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates_title);
   gtk_widget_class_bind_template_child (widget_class, CuratorDetail, duplicates);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, neighbours_box);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, neighbours_title);
+  gtk_widget_class_bind_template_child (widget_class, CuratorDetail, neighbours);
   gtk_widget_class_bind_template_callback (widget_class, on_actual_size_toggled);
 }
 
@@ -576,4 +672,5 @@ curator_detail_init (CuratorDetail *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_scrolled_window_set_policy (self->picture_scroller, GTK_POLICY_NEVER, GTK_POLICY_NEVER);
+  self->wanted = g_ptr_array_new_with_free_func (g_free);
 }

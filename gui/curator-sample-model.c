@@ -114,6 +114,17 @@ list_model_iface_init (GListModelInterface *iface)
 }
 
 const CuratorSampleInfo *
+curator_sample_model_lookup_info (CuratorSampleModel *self, gint64 sample_id)
+{
+  guint index_1;
+
+  g_return_val_if_fail (CURATOR_IS_SAMPLE_MODEL (self), NULL);
+
+  index_1 = GPOINTER_TO_UINT (g_hash_table_lookup (self->index_of_id, &sample_id));
+  return index_1 > 0 ? g_ptr_array_index (self->infos, index_1 - 1) : NULL;
+}
+
+const CuratorSampleInfo *
 curator_sample_model_peek_info (CuratorSampleModel *self, guint position)
 {
   g_return_val_if_fail (CURATOR_IS_SAMPLE_MODEL (self), NULL);
@@ -883,12 +894,20 @@ curator_sample_model_class_init (CuratorSampleModelClass *klass)
                                             G_TYPE_NONE, 0);
 }
 
+/* Most slots of `objects` stay NULL; GPtrArray calls its free function on
+ * every slot, NULL or not. */
+static void
+unref_if_created (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
 static void
 curator_sample_model_init (CuratorSampleModel *self)
 {
   self->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_sample_info_unref);
-  self->objects = g_ptr_array_new_with_free_func ((GDestroyNotify) g_object_unref);
-  /* g_ptr_array free funcs are not called on NULL entries */
+  self->objects = g_ptr_array_new_with_free_func (unref_if_created);
   self->index_of_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->visible = g_array_new (FALSE, FALSE, sizeof (guint));
   self->position_of = g_array_new (FALSE, FALSE, sizeof (guint));

@@ -119,6 +119,8 @@ const CuratorDbRun *curator_sample_model_get_run (CuratorSampleModel *self);
 
 /* Position of the sample with @sample_id in the current list. */
 gboolean             curator_sample_model_find       (CuratorSampleModel *self, gint64 sample_id, guint *position);
+/* (transfer none) the record of the sample with @sample_id, or NULL. */
+const CuratorSampleInfo *curator_sample_model_lookup_info (CuratorSampleModel *self, gint64 sample_id);
 /* (transfer none) the record at @position without creating its object; NULL past the end. */
 const CuratorSampleInfo *curator_sample_model_peek_info (CuratorSampleModel *self, guint position);
 /* (transfer none) the object at @position, created on demand; NULL past the end. */

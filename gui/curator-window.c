@@ -603,6 +603,29 @@ curator_window_analyze (CuratorWindow *self, GError **error)
   return start_job (self, job, error);
 }
 
+void
+curator_window_stop_job (CuratorWindow *self)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_return_if_fail (CURATOR_IS_WINDOW (self));
+
+  if (self->job == NULL)
+    return;
+  curator_job_cancel (self->job);
+  /* the core checks the cancellable in every loop: this is a short wait */
+  while (self->job != NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+curator_window_close_request (GtkWindow *window)
+{
+  /* a job stopped half way would leave its run marked running */
+  curator_window_stop_job (CURATOR_WINDOW (window));
+  return GTK_WINDOW_CLASS (curator_window_parent_class)->close_request (window);
+}
+
 gboolean
 curator_window_is_busy (CuratorWindow *self)
 {
@@ -982,6 +1005,7 @@ curator_window_class_init (CuratorWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = curator_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = curator_window_close_request;
   object_class->get_property = curator_window_get_property;
   object_class->set_property = curator_window_set_property;
 

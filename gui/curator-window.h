@@ -28,6 +28,9 @@ gboolean curator_window_index_folder (CuratorWindow *self,
 /* Starts an analysis run of the open project as a background job. */
 gboolean curator_window_analyze      (CuratorWindow *self, GError **error);
 gboolean curator_window_is_busy      (CuratorWindow *self);
+/* Cancels the background job and waits (running the main loop) until it
+ * has stopped and left the project consistent. */
+void     curator_window_stop_job     (CuratorWindow *self);
 
 /* (transfer none) NULL when no project is open. */
 CuratorDb          *curator_window_get_db     (CuratorWindow *self);

@@ -244,6 +244,18 @@ test_open (Fixture *f, gconstpointer data)
       g_assert_cmpstr (label_name (f, first->current_label), ==, "cat");
       g_assert_cmpstr (label_name (f, later->current_label), ==, "dog");
     }
+  /* a model on its own creates objects only when asked, and lets go of
+   * the few it made */
+  {
+    g_autoptr(CuratorSampleModel) alone = curator_sample_model_new ();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (curator_sample_model_load (alone, curator_window_get_db (f->window), &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (curator_sample_model_get_object (alone, 3));
+    curator_sample_model_clear (alone);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (alone)), ==, 0);
+  }
   /* the window opens on the first sample */
   {
     g_autoptr(CuratorDbSample) first = sample_at (f, 0);

@@ -1729,7 +1729,7 @@ test_thumbnails (void)
 static guint
 sample_noise (int x, int y, int c, gconstpointer user)
 {
-  guint32 h = (guint32) (x * 73856093) ^ (guint32) (y * 19349663) ^ (guint32) (c * 83492791);
+  guint32 h = ((guint32) x * 73856093u) ^ ((guint32) y * 19349663u) ^ ((guint32) c * 83492791u);
 
   h ^= h >> 13;
   h *= 0x5bd1e995u;
