@@ -617,6 +617,7 @@ static const Command commands[] = {
   { "show",    cli_cmd_show,    "Everything known about one sample, with its history" },
   { "relabel", cli_cmd_relabel, "Give samples a new label" },
   { "confirm", cli_cmd_confirm, "Confirm samples' labels are right (\"not an error\")" },
+  { "verify",  cli_cmd_confirm, "The same as confirm" },
   { "exclude", cli_cmd_exclude, "Leave samples out of training and export" },
   { "restore", cli_cmd_restore, "Bring excluded samples back" },
   { "undo",    cli_cmd_undo,    "Revert the last decision" },

@@ -224,7 +224,7 @@ test_exit_codes (Fixture *f, gconstpointer data)
 static void
 test_help_everywhere (Fixture *f, gconstpointer data)
 {
-  const char *commands[] = { "index", "status", "classes", "ls", "show", "relabel", "confirm",
+  const char *commands[] = { "index", "status", "classes", "ls", "show", "relabel", "confirm", "verify",
                              "exclude", "restore", "undo", "redo", "history" };
   g_autofree char *top = NULL;
 
