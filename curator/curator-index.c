@@ -790,7 +790,10 @@ curator_index_run (CuratorDb                  *db,
   chunks = g_new0 (Chunk *, n_chunks + 1);
 
   /* Phases 2 and 3 interleaved: keep the pool fed up to the window, write
-   * results in candidate order as they become ready. */
+   * results in candidate order as they become ready. The window is topped up
+   * after every chunk written, not after a run of them: the workers outpace
+   * the writer on small files, so they would otherwise sit idle while it
+   * catches up with a full window. */
   while (next_write < n_chunks && !stop)
     {
       Chunk *chunk;
@@ -814,9 +817,15 @@ curator_index_run (CuratorDb                  *db,
           g_thread_pool_push (thread_pool, chunk, NULL);
         }
 
-      /* Write everything that is ready, in order. */
-      while (next_write < next_submit && chunks[next_write]->finished)
+      while ((chunk = g_async_queue_try_pop (done)) != NULL)
         {
+          in_flight--;
+          chunk->finished = TRUE;
+        }
+
+      if (next_write < next_submit && chunks[next_write]->finished)
+        {
+          /* The next chunk in order is ready: write it. */
           chunk = chunks[next_write];
           for (guint i = 0; i < chunk->n_items && !stop; i++)
             {
@@ -827,15 +836,16 @@ curator_index_run (CuratorDb                  *db,
               else
                 n_written++;
             }
-          if (stop)
-            break;
-          g_clear_pointer (&chunks[next_write], chunk_free);
-          next_write++;
+          if (!stop)
+            {
+              g_clear_pointer (&chunks[next_write], chunk_free);
+              next_write++;
+            }
+          report_progress (progress, progress_data, &last_progress, n_written, candidates->len, FALSE);
+          continue;
         }
 
-      report_progress (progress, progress_data, &last_progress, n_written, candidates->len, FALSE);
-
-      if (stop || (g_cancellable_is_cancelled (cancellable) && next_write == next_submit))
+      if (g_cancellable_is_cancelled (cancellable) && next_write == next_submit)
         break;
       if (in_flight == 0)
         continue;  /* nothing to wait for: submit or write more */
@@ -846,6 +856,7 @@ curator_index_run (CuratorDb                  *db,
           in_flight--;
           chunk->finished = TRUE;
         }
+      report_progress (progress, progress_data, &last_progress, n_written, candidates->len, FALSE);
     }
 
   if (!writer_flush (&writer, &local_error))
