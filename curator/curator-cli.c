@@ -386,17 +386,14 @@ cmd_index (int argc, char **argv)
           json_builder_set_member_name (b, "error");
           json_builder_add_string_value (b, error->message);
         }
-#define ADD_COUNT(name, field) \
-      json_builder_set_member_name (b, name); json_builder_add_int_value (b, report.field)
-      ADD_COUNT ("files", n_files);
-      ADD_COUNT ("added", n_added);
-      ADD_COUNT ("changed", n_changed);
-      ADD_COUNT ("unchanged", n_unchanged);
-      ADD_COUNT ("relabelled", n_relabelled);
-      ADD_COUNT ("missing", n_missing);
-      ADD_COUNT ("corrupt", n_corrupt);
-      ADD_COUNT ("decoded", n_decoded);
-#undef ADD_COUNT
+      cli_json_add_int (b, "files", report.n_files);
+      cli_json_add_int (b, "added", report.n_added);
+      cli_json_add_int (b, "changed", report.n_changed);
+      cli_json_add_int (b, "unchanged", report.n_unchanged);
+      cli_json_add_int (b, "relabelled", report.n_relabelled);
+      cli_json_add_int (b, "missing", report.n_missing);
+      cli_json_add_int (b, "corrupt", report.n_corrupt);
+      cli_json_add_int (b, "decoded", report.n_decoded);
       json_builder_set_member_name (b, "problems");
       json_builder_begin_array (b);
       for (guint i = 0; report.problems != NULL && i < report.problems->len; i++)
