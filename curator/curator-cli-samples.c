@@ -35,6 +35,8 @@ cli_event_to_json (const CuratorDbEvent *e, GHashTable *names)
   cli_json_add_string (b, "note", e->note);
   if (e->reverts > 0)
     cli_json_add_int (b, "reverts", e->reverts);
+  if (e->batch_id > 0)
+    cli_json_add_int (b, "batch", e->batch_id);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -52,7 +54,10 @@ print_event (const CuratorDbEvent *e, GHashTable *names)
     g_print (" reverts #%" G_GINT64_FORMAT, e->reverts);
   if (old_name != NULL || new_name != NULL)
     g_print (" %s -> %s", old_name ? old_name : "(none)", new_name ? new_name : "(none)");
-  g_print ("  by %s%s%s\n", curator_actor_to_string (e->actor), e->note ? ": " : "", e->note ? e->note : "");
+  g_print ("  by %s", curator_actor_to_string (e->actor));
+  if (e->batch_id > 0)
+    g_print (" (batch %" G_GINT64_FORMAT ")", e->batch_id);
+  g_print ("%s%s\n", e->note ? ": " : "", e->note ? e->note : "");
 }
 
 /* Begins a JSON object with the sample's fields and leaves it open, so that
@@ -363,7 +368,8 @@ out:
 /* ---- decisions ----------------------------------------------------------- */
 
 /* Records @action for every sample named in argv[1..n_samples] in one
- * transaction: either all are recorded or none. */
+ * transaction: either all are recorded or none. Several samples are one
+ * batch, so that one undo takes them all back. */
 static int
 decide (CliCommon *common, char **samples, int n_samples, CuratorAction action,
         const char *class_name, const char *note)
@@ -372,6 +378,7 @@ decide (CliCommon *common, char **samples, int n_samples, CuratorAction action,
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (gint64));
   gint64 label = 0;
+  gint64 batch = 0;
   int code = CLI_EXIT_OK;
 
   db = cli_open_project (common, FALSE, &code);
@@ -386,28 +393,40 @@ decide (CliCommon *common, char **samples, int n_samples, CuratorAction action,
           return CLI_EXIT_NOT_FOUND;
         }
     }
-  if (!curator_db_begin (db, &error))
+  if (n_samples > 1)
+    {
+      batch = curator_db_begin_batch (db, &error);
+      if (batch == 0)
+        return cli_fail (error);
+    }
+  else if (!curator_db_begin (db, &error))
     return cli_fail (error);
   for (int i = 0; i < n_samples; i++)
     {
       g_autoptr(CuratorDbSample) s = cli_find_sample (db, samples[i], &code);
-      gint64 event;
+      gint64 event = 0;
 
-      if (s == NULL)
+      if (s != NULL)
         {
-          curator_db_rollback (db);
-          return code;
+          event = curator_db_record_decision (db, s->id, action, label, CURATOR_ACTOR_CLI, 0,
+                                              note, &error);
+          if (event <= 0)
+            {
+              g_prefix_error (&error, "sample %" G_GINT64_FORMAT " (%s): ", s->id, s->path);
+              code = cli_fail (error);
+            }
         }
-      event = curator_db_record_decision (db, s->id, action, label, CURATOR_ACTOR_CLI, 0, note, &error);
       if (event <= 0)
         {
-          g_prefix_error (&error, "sample %" G_GINT64_FORMAT " (%s): ", s->id, s->path);
-          curator_db_rollback (db);
-          return cli_fail (error);
+          if (batch != 0)
+            curator_db_end_batch (db, FALSE, NULL);
+          else
+            curator_db_rollback (db);
+          return code;
         }
       g_array_append_val (events, event);
     }
-  if (!curator_db_commit (db, &error))
+  if (batch != 0 ? !curator_db_end_batch (db, TRUE, &error) : !curator_db_commit (db, &error))
     return cli_fail (error);
 
   if (common->json)
@@ -421,12 +440,17 @@ decide (CliCommon *common, char **samples, int n_samples, CuratorAction action,
       for (guint i = 0; i < events->len; i++)
         json_builder_add_int_value (b, g_array_index (events, gint64, i));
       json_builder_end_array (b);
+      if (batch != 0)
+        cli_json_add_int (b, "batch", batch);
       json_builder_end_object (b);
       node = json_builder_get_root (b);
       cli_print_json (node);
     }
+  else if (batch != 0)
+    g_print ("%s: %d samples (batch %" G_GINT64_FORMAT ", one step for undo)\n",
+             curator_action_to_string (action), n_samples, batch);
   else
-    g_print ("%s: %d sample%s\n", curator_action_to_string (action), n_samples, n_samples == 1 ? "" : "s");
+    g_print ("%s: 1 sample\n", curator_action_to_string (action));
   return CLI_EXIT_OK;
 }
 
@@ -485,17 +509,61 @@ cli_cmd_restore (int argc, char **argv)
                            "Bring excluded samples back.");
 }
 
+/* How many decisions one undo (redo) step took back (re-applied) in
+ * human output before the rest is summed up. */
+#define MAX_LISTED_DECISIONS 10
+
+/* The decisions that the undo or redo step which reverted event @reverted
+ * was about, oldest first (borrowed from @events): for an undo, the
+ * decisions it reverted; for a redo, the decisions the reverted UNDOs had
+ * taken back. The step is the newest event that reverts @reverted, together
+ * with the rest of its batch. */
+static GPtrArray *
+step_decisions (GPtrArray *events, gint64 reverted, gboolean redo)
+{
+  g_autoptr(GHashTable) by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GPtrArray) decisions = g_ptr_array_new ();
+  const CuratorDbEvent *step = NULL;
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      CuratorDbEvent *e = g_ptr_array_index (events, i);
+
+      g_hash_table_insert (by_id, &e->id, e);
+      if (e->action == CURATOR_ACTION_UNDO && e->reverts == reverted)
+        step = e;
+    }
+  if (step == NULL)
+    return g_steal_pointer (&decisions);
+  for (guint i = 0; i < events->len; i++)
+    {
+      const CuratorDbEvent *u = g_ptr_array_index (events, i);
+      const CuratorDbEvent *d;
+
+      if (u != step && (step->batch_id == 0 || u->batch_id != step->batch_id))
+        continue;
+      d = g_hash_table_lookup (by_id, &u->reverts);
+      if (redo && d != NULL)
+        d = g_hash_table_lookup (by_id, &d->reverts);
+      if (d != NULL)
+        g_ptr_array_add (decisions, (gpointer) d);
+    }
+  return g_steal_pointer (&decisions);
+}
+
 static int
 undo_redo (int argc, char **argv, gboolean redo)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (redo ? "- re-apply the last undone decision"
-                                                                 : "- revert the last decision");
+  g_autoptr(GOptionContext) context = g_option_context_new (redo ? "- re-apply the last undone decision (or batch)"
+                                                                 : "- revert the last decision (or batch)");
   CliCommon common = { 0 };
   g_autoptr(CuratorDb) db = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
   g_autoptr(GHashTable) names = NULL;
-  gint64 reverted;
+  const CuratorDbEvent *reverted_event = NULL;
+  gint64 reverted, batch = 0;
   int code = CLI_EXIT_OK;
 
   if (!cli_parse (context, NULL, &common, &argc, &argv))
@@ -531,28 +599,46 @@ undo_redo (int argc, char **argv, gboolean redo)
       goto out;
     }
   for (guint i = 0; i < events->len; i++)
+    if (((CuratorDbEvent *) g_ptr_array_index (events, i))->id == reverted)
+      reverted_event = g_ptr_array_index (events, i);
+  decisions = step_decisions (events, reverted, redo);
+  if (decisions->len > 0)
+    batch = ((CuratorDbEvent *) g_ptr_array_index (decisions, 0))->batch_id;
+
+  if (common.json)
     {
-      CuratorDbEvent *e = g_ptr_array_index (events, i);
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
 
-      if (e->id != reverted)
-        continue;
-      if (common.json)
-        {
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) node = NULL;
-
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "reverted");
-          json_builder_add_value (b, cli_event_to_json (e, names));
-          json_builder_end_object (b);
-          node = json_builder_get_root (b);
-          cli_print_json (node);
-        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "reverted");
+      if (reverted_event != NULL)
+        json_builder_add_value (b, cli_event_to_json (reverted_event, names));
       else
-        {
-          g_print ("%s:\n", redo ? "Redone (reverted the undo)" : "Undone");
-          print_event (e, names);
-        }
+        json_builder_add_null_value (b);
+      cli_json_add_int (b, "n_decisions", decisions->len);
+      if (batch > 0)
+        cli_json_add_int (b, "batch", batch);
+      json_builder_set_member_name (b, "decisions");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < decisions->len; i++)
+        json_builder_add_value (b, cli_event_to_json (g_ptr_array_index (decisions, i), names));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      node = json_builder_get_root (b);
+      cli_print_json (node);
+    }
+  else
+    {
+      g_print ("%s %u decision%s", redo ? "Redid" : "Undid", decisions->len,
+               decisions->len == 1 ? "" : "s");
+      if (batch > 0)
+        g_print (" (batch %" G_GINT64_FORMAT ")", batch);
+      g_print (":\n");
+      for (guint i = 0; i < decisions->len && i < MAX_LISTED_DECISIONS; i++)
+        print_event (g_ptr_array_index (decisions, i), names);
+      if (decisions->len > MAX_LISTED_DECISIONS)
+        g_print ("  ... and %u more\n", decisions->len - MAX_LISTED_DECISIONS);
     }
 
 out:

@@ -26,6 +26,8 @@ struct _CuratorDb {
   int         schema_version;  /* after opening and upgrading */
   int         tx_depth;        /* 0 = no transaction; >1 = savepoints inside one */
   int         busy_timeout_ms;
+  gint64      batch_id;        /* the open batch (curator_db_begin_batch), 0 = none */
+  int         batch_depth;     /* tx_depth right after the batch began */
 };
 
 /* One migration step: its SQL takes a file at to_version - 1 to to_version.
@@ -63,7 +65,10 @@ gboolean _curator_db_prepare_schema (CuratorDb  *db,
 
 /* Runs @steps (in order) until the file is at @target_version; each step in
  * its own transaction that also writes the new version. A step that does not
- * take the file exactly one version up is an error and changes nothing. */
+ * take the file exactly one version up is an error and changes nothing.
+ * Foreign keys are off while the steps run (a step may rebuild a table that
+ * others refer to, SQLite's way to change a CHECK constraint), and each step
+ * must leave PRAGMA foreign_key_check empty before it commits. */
 gboolean _curator_db_migrate_with (CuratorDb                *db,
                                    const CuratorDbMigration *steps,
                                    guint                     n_steps,

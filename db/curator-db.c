@@ -373,12 +373,14 @@ column_bytes (sqlite3_stmt *stmt,
  *
  * No initial bulk allocation of page-cache memory: by default every page
  * cache, including that of each temporary b-tree, starts with 20 pages in
- * one ~87 KB allocation. The schema's CHECK (x IN (...)) constraints make
+ * one ~87 KB allocation. Schema 3's CHECK (x IN (...)) constraints made
  * SQLite build and drop two such b-trees for every row inserted into
  * samples; freeing 174 KB at the top of the heap each time made glibc hand
  * it back to the kernel and fault it in again for the next row (18,000 brk
- * calls for 10,000 samples, a fifth of the indexer's CPU time). Pages are
- * then allocated one at a time, as the cache needs them. */
+ * calls for 10,000 samples, a fifth of the indexer's CPU time). Schema 4
+ * has no such CHECKs, but RETURNING and IN lists in queries still make
+ * temporary b-trees. Pages are then allocated one at a time, as the cache
+ * needs them. */
 static void
 configure_sqlite_once (void)
 {
@@ -1755,13 +1757,19 @@ insert_event (CuratorDb     *db,
               gint64         run_id,
               const char    *note,
               gint64         reverts,
+              gint64         batch_id,
               GError       **error)
 {
   const char *purpose = "record a decision";
-  g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
-    "INSERT INTO events (sample_id, action, old_label, new_label, actor, run_id, time_us,"
-    "    note, reverts)"
-    "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id", purpose, error);
+  /* Only the tests' hook opens a file below schema 4 (to write a real old
+   * one); such a file has no batches. */
+  g_autoptr(CuratorDbStmt) stmt = db_prepare (db, db->schema_version >= 4
+    ? "INSERT INTO events (sample_id, action, old_label, new_label, actor, run_id, time_us,"
+      "    note, reverts, batch_id)"
+      "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id"
+    : "INSERT INTO events (sample_id, action, old_label, new_label, actor, run_id, time_us,"
+      "    note, reverts)"
+      "  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id", purpose, error);
   gint64 id = 0;
   StepResult r;
 
@@ -1776,6 +1784,8 @@ insert_event (CuratorDb     *db,
   sqlite3_bind_int64 (stmt, 7, g_get_real_time ());
   bind_text (stmt, 8, note);
   bind_id (stmt, 9, reverts);
+  if (db->schema_version >= 4)
+    bind_id (stmt, 10, batch_id);
 
   r = db_step (db, stmt, purpose, error);
   if (r == STEP_ERROR)
@@ -1928,7 +1938,7 @@ record_decision_locked (CuratorDb     *db,
     return 0;
 
   event_id = insert_event (db, sample_id, action, labels.current_label, new_label,
-                           actor, run_id, note, 0, error);
+                           actor, run_id, note, 0, db->batch_id, error);
   if (event_id == 0)
     return 0;
   if (!write_derived_state (db, sample_id, &state, error))
@@ -1960,13 +1970,96 @@ curator_db_record_decision (CuratorDb     *db,
   return event_id;
 }
 
-/* Appends an UNDO of @target (an event of @sample_id) and brings the sample
- * up to date. */
+/* A new row in batches: the id every event of one undo step carries. */
+static gint64
+insert_batch (CuratorDb  *db,
+              GError    **error)
+{
+  const char *purpose = "start a batch of decisions";
+  g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
+    "INSERT INTO batches (started_us) VALUES (?1)", purpose, error);
+
+  if (stmt == NULL)
+    return 0;
+  sqlite3_bind_int64 (stmt, 1, g_get_real_time ());
+  if (!db_run (db, stmt, purpose, error))
+    return 0;
+  return sqlite3_last_insert_rowid (db->sqlite);
+}
+
+gint64
+curator_db_begin_batch (CuratorDb  *db,
+                        GError    **error)
+{
+  gint64 batch_id;
+
+  g_return_val_if_fail (db != NULL, 0);
+
+  if (db->batch_id != 0)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                   "Batch %" G_GINT64_FORMAT " is still open: batches of decisions do not nest",
+                   db->batch_id);
+      return 0;
+    }
+  if (!curator_db_begin (db, error))
+    return 0;
+  batch_id = insert_batch (db, error);
+  if (batch_id == 0)
+    {
+      curator_db_rollback (db);
+      return 0;
+    }
+  db->batch_id = batch_id;
+  db->batch_depth = db->tx_depth;
+  return batch_id;
+}
+
+gboolean
+curator_db_end_batch (CuratorDb  *db,
+                      gboolean    commit,
+                      GError    **error)
+{
+  const char *purpose = "end a batch of decisions";
+  gint64 batch_id = db ? db->batch_id : 0;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (db->batch_id != 0, FALSE);
+  /* Every begin inside the batch has had its commit or rollback. */
+  g_return_val_if_fail (db->tx_depth == db->batch_depth, FALSE);
+
+  db->batch_id = 0;
+  db->batch_depth = 0;
+  if (!commit)
+    {
+      curator_db_rollback (db);
+      return TRUE;
+    }
+
+  /* A batch that decided nothing leaves no row behind. */
+  {
+    g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
+      "DELETE FROM batches WHERE id = ?1"
+      "   AND NOT EXISTS (SELECT 1 FROM events WHERE batch_id = ?1)", purpose, error);
+    ok = stmt != NULL;
+    if (ok)
+      {
+        sqlite3_bind_int64 (stmt, 1, batch_id);
+        ok = check_transaction_alive (db, error) && db_run (db, stmt, purpose, error);
+      }
+  }
+  return finish_write (db, ok, error);
+}
+
+/* Appends an UNDO of @target (an event of @sample_id), as part of
+ * @batch_id (0 = none), and brings the sample up to date. */
 static gboolean
 append_undo (CuratorDb     *db,
              gint64         target,
              gint64         sample_id,
              CuratorActor   actor,
+             gint64         batch_id,
              GError       **error)
 {
   SampleLabels labels;
@@ -1982,7 +2075,7 @@ append_undo (CuratorDb     *db,
   if (!derive_sample (db, sample_id, labels.given_label, &pending, &state, error))
     return FALSE;
   if (insert_event (db, sample_id, CURATOR_ACTION_UNDO, labels.current_label,
-                    state.current_label, actor, 0, NULL, target, error) == 0)
+                    state.current_label, actor, 0, NULL, target, batch_id, error) == 0)
     return FALSE;
   return write_derived_state (db, sample_id, &state, error);
 }
@@ -1992,29 +2085,66 @@ typedef enum {
   FIND_REDO_TARGET,  /* the newest active UNDO of a decision, if nothing was decided since */
 } FindWhat;
 
+/* One event to revert. */
+typedef struct {
+  gint64 id;
+  gint64 sample_id;
+} Target;
+
+/* Where batch @batch_id starts in the log. */
+static gboolean
+batch_first_event (CuratorDb  *db,
+                   gint64      batch_id,
+                   gint64     *first,
+                   GError    **error)
+{
+  const char *purpose = "find where a batch of decisions starts";
+  g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
+    "SELECT ifnull (min (id), 0) FROM events WHERE batch_id = ?1", purpose, error);
+  StepResult r;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, batch_id);
+  r = db_step (db, stmt, purpose, error);
+  *first = r == STEP_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  return r != STEP_ERROR;
+}
+
 /* Walks the log from the newest event back, deciding which events are
  * active as it goes (see replay_events), and stops at the first event that
- * @what asks for. *target stays 0 when there is none. Undo looks past any
- * number of undone events; redo stops at the first decision, because a new
- * decision after an undo ends what can be redone. */
+ * @what asks for. Undo looks past any number of undone events; redo stops at
+ * the first decision, because a new decision after an undo ends what can be
+ * redone. When that event belongs to a batch, the walk goes on down to the
+ * batch's first event and collects every active event of the batch of the
+ * same kind: the undo step is the batch. Fills @targets newest first (empty
+ * when there is nothing to do) and @out_batch_id with their batch (0 =
+ * none). Every event that decides whether a batch event is active (an UNDO
+ * of it, or an UNDO of such an UNDO) is newer than it, so the walk has seen
+ * it by the time it gets there. */
 static gboolean
-find_target (CuratorDb  *db,
-             FindWhat    what,
-             gint64     *target,
-             gint64     *sample_id,
-             GError    **error)
+find_targets (CuratorDb  *db,
+              FindWhat    what,
+              GArray     *targets,
+              gint64     *out_batch_id,
+              GError    **error)
 {
   const char *purpose = what == FIND_UNDO_TARGET ? "find the decision to undo"
                                                  : "find the undo to redo";
   g_autoptr(GHashTable) reverted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autoptr(CuratorDbStmt) stmt = db_prepare (db,
-    "SELECT e.id, e.sample_id, e.action = 'undo', ifnull (e.reverts, 0), t.action = 'undo'"
-    "  FROM events e LEFT JOIN events t ON t.id = e.reverts"
-    " ORDER BY e.id DESC", purpose, error);
+  /* Below schema 4 (the tests' hook only) there are no batches. */
+  g_autoptr(CuratorDbStmt) stmt = db_prepare (db, db->schema_version >= 4
+    ? "SELECT e.id, e.sample_id, e.action = 'undo', ifnull (e.reverts, 0), t.action = 'undo',"
+      "       ifnull (e.batch_id, 0)"
+      "  FROM events e LEFT JOIN events t ON t.id = e.reverts"
+      " ORDER BY e.id DESC"
+    : "SELECT e.id, e.sample_id, e.action = 'undo', ifnull (e.reverts, 0), t.action = 'undo', 0"
+      "  FROM events e LEFT JOIN events t ON t.id = e.reverts"
+      " ORDER BY e.id DESC", purpose, error);
+  gint64 batch_id = 0, batch_first = 0;
   StepResult r;
 
-  *target = 0;
-  *sample_id = 0;
+  *out_batch_id = 0;
   if (stmt == NULL)
     return FALSE;
 
@@ -2024,30 +2154,40 @@ find_target (CuratorDb  *db,
       gboolean is_undo = sqlite3_column_int (stmt, 2) != 0;
       gint64 reverts = sqlite3_column_int64 (stmt, 3);
       gboolean reverts_undo = sqlite3_column_int (stmt, 4) != 0;
+      gint64 event_batch = sqlite3_column_int64 (stmt, 5);
       gboolean active = !g_hash_table_contains (reverted, &id);
+      gboolean wanted = active && (what == FIND_UNDO_TARGET ? !is_undo
+                                                            : is_undo && !reverts_undo);
 
-      if (!is_undo)
+      if (targets->len > 0)
         {
-          if (what == FIND_REDO_TARGET)
+          /* Collecting the rest of the batch. */
+          if (id < batch_first)
             break;
-          if (active)
+          if (wanted && event_batch == batch_id)
             {
-              *target = id;
-              *sample_id = sqlite3_column_int64 (stmt, 1);
-              break;
+              Target t = { id, sqlite3_column_int64 (stmt, 1) };
+              g_array_append_val (targets, t);
             }
-          continue;
         }
-
-      if (!active)
-        continue;
-      if (what == FIND_REDO_TARGET && !reverts_undo)
+      else if (wanted)
         {
-          *target = id;
-          *sample_id = sqlite3_column_int64 (stmt, 1);
-          break;
+          Target t = { id, sqlite3_column_int64 (stmt, 1) };
+
+          g_array_append_val (targets, t);
+          if (event_batch == 0)
+            break;
+          batch_id = event_batch;
+          /* The statement stays on this row while another one reads. */
+          if (!batch_first_event (db, batch_id, &batch_first, error))
+            return FALSE;
+          *out_batch_id = batch_id;
         }
-      g_hash_table_add (reverted, g_memdup2 (&reverts, sizeof reverts));
+      else if (!is_undo && what == FIND_REDO_TARGET)
+        break;
+
+      if (is_undo && active)
+        g_hash_table_add (reverted, g_memdup2 (&reverts, sizeof reverts));
     }
   return r != STEP_ERROR;
 }
@@ -2058,21 +2198,38 @@ undo_or_redo (CuratorDb     *db,
               CuratorActor   actor,
               GError       **error)
 {
-  gint64 target = 0;
-  gint64 sample_id = 0;
+  g_autoptr(GArray) targets = g_array_new (FALSE, FALSE, sizeof (Target));
+  gint64 target_batch = 0, batch_id = 0;
   gboolean ok;
 
   g_return_val_if_fail (db != NULL, -1);
   g_return_val_if_fail ((guint) actor < G_N_ELEMENTS (actor_names), -1);
 
+  if (db->batch_id != 0)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+                   "Cannot %s while batch %" G_GINT64_FORMAT " is open",
+                   what == FIND_UNDO_TARGET ? "undo" : "redo", db->batch_id);
+      return -1;
+    }
   if (!curator_db_begin (db, error))
     return -1;
-  ok = find_target (db, what, &target, &sample_id, error);
-  if (ok && target != 0)
-    ok = append_undo (db, target, sample_id, actor, error);
+  ok = find_targets (db, what, targets, &target_batch, error);
+  /* The UNDO events of a batch are a batch of their own, so that the step
+   * they make is redone (undone again) as one. */
+  if (ok && target_batch != 0)
+    {
+      batch_id = insert_batch (db, error);
+      ok = batch_id != 0;
+    }
+  for (guint i = 0; ok && i < targets->len; i++)
+    {
+      const Target *t = &g_array_index (targets, Target, i);
+      ok = append_undo (db, t->id, t->sample_id, actor, batch_id, error);
+    }
   if (!finish_write (db, ok, error))
     return -1;
-  return target;
+  return targets->len > 0 ? g_array_index (targets, Target, 0).id : 0;
 }
 
 gint64
@@ -2105,10 +2262,10 @@ curator_db_list_events (CuratorDb  *db,
 
   stmt = db_prepare (db, sample_id != 0
     ? "SELECT id, sample_id, action, ifnull (old_label, 0), ifnull (new_label, 0), actor,"
-      "       ifnull (run_id, 0), time_us, note, ifnull (reverts, 0)"
+      "       ifnull (run_id, 0), time_us, note, ifnull (reverts, 0), ifnull (batch_id, 0)"
       "  FROM events WHERE sample_id = ?1 ORDER BY id"
     : "SELECT id, sample_id, action, ifnull (old_label, 0), ifnull (new_label, 0), actor,"
-      "       ifnull (run_id, 0), time_us, note, ifnull (reverts, 0)"
+      "       ifnull (run_id, 0), time_us, note, ifnull (reverts, 0), ifnull (batch_id, 0)"
       "  FROM events ORDER BY id", purpose, error);
   if (stmt == NULL)
     return NULL;
@@ -2127,6 +2284,7 @@ curator_db_list_events (CuratorDb  *db,
       event->time_us = sqlite3_column_int64 (stmt, 7);
       event->note = column_dup_text (stmt, 8);
       event->reverts = sqlite3_column_int64 (stmt, 9);
+      event->batch_id = sqlite3_column_int64 (stmt, 10);
       if (!curator_action_from_string ((const char *) sqlite3_column_text (stmt, 2), &event->action) ||
           !curator_actor_from_string ((const char *) sqlite3_column_text (stmt, 5), &event->actor))
         {

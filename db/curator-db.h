@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 
 /* Version of the schema this program writes. A file with a higher
  * PRAGMA user_version is refused with CURATOR_ERROR_DB_TOO_NEW. */
-#define CURATOR_DB_SCHEMA_VERSION 3
+#define CURATOR_DB_SCHEMA_VERSION 4
 
 typedef struct _CuratorDb CuratorDb;
 
@@ -225,6 +225,8 @@ typedef struct {
   gint64        time_us;
   char         *note;       /* may be NULL */
   gint64        reverts;    /* for UNDO: the event it reverts; else 0 */
+  gint64        batch_id;   /* the undo step it belongs to (schema 4); 0 = a
+                             * single decision, undone on its own */
 } CuratorDbEvent;
 
 void curator_db_event_free (CuratorDbEvent *event);
@@ -254,14 +256,38 @@ gint64 curator_db_record_decision (CuratorDb     *db,
                                    const char    *note,
                                    GError       **error);
 
-/* Reverts the most recent decision that is not an undo and not yet reverted,
- * by appending an UNDO event. Returns the id of the reverted event, 0 when
+/* Decisions recorded from here until curator_db_end_batch form one undo step:
+ * curator_db_undo / curator_db_redo revert or re-apply all of them together.
+ * The batch is one transaction as well (all or nothing). Batches do not nest.
+ * Returns the batch id (> 0), or 0 with @error.
+ *
+ * The batch's transaction joins an open one (as a savepoint, see
+ * curator_db_begin); begin/commit pairs inside the batch nest in it. A
+ * decision that fails inside the batch leaves the batch open and the
+ * decisions before it in place: the caller chooses whether to end it with
+ * @commit TRUE or FALSE. Beginning a batch while one is open, and undo or
+ * redo inside one, are CURATOR_ERROR_INVALID. */
+gint64   curator_db_begin_batch (CuratorDb *db, GError **error);
+/* Ends the batch: @commit TRUE keeps its decisions, FALSE drops them all.
+ * When the commit itself fails, the batch is rolled back and FALSE returned;
+ * either way the batch is over. */
+gboolean curator_db_end_batch   (CuratorDb *db, gboolean commit, GError **error);
+
+/* Reverts the most recent undo step that is not yet reverted: the newest
+ * decision that is not an undo, or when that decision belongs to a batch,
+ * every still active decision of that batch. One UNDO event is appended per
+ * reverted decision; the UNDO events of a batch share a new batch id of their
+ * own, so that redo re-applies the batch as one step too. Returns the id of
+ * the reverted event (for a batch, its newest reverted decision), 0 when
  * there is nothing to undo (no error), or -1 with @error. The log is shared:
  * this undoes the latest decision of any sample, made by anyone. */
 gint64 curator_db_undo (CuratorDb *db, CuratorActor actor, GError **error);
-/* Reverts the most recent active UNDO of a decision (redo), by appending an
- * UNDO of that UNDO. As in any editor, a new decision made after an undo ends
- * what can be redone: then this returns 0. Same returns as undo. */
+/* Reverts the most recent active undo step (redo): the newest active UNDO of
+ * a decision, and when it belongs to a batch every active UNDO of that batch,
+ * by appending an UNDO of each UNDO (again under one new batch id). As in any
+ * editor, a new decision made after an undo ends what can be redone: then
+ * this returns 0. Same returns as undo; the id returned is that of the
+ * newest reverted UNDO event. */
 gint64 curator_db_redo (CuratorDb *db, CuratorActor actor, GError **error);
 
 /* (transfer full) array of CuratorDbEvent, oldest first. @sample_id 0 = all. */

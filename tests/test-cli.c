@@ -192,6 +192,26 @@ test_decisions_and_undo (Fixture *f, gconstpointer data)
   /* A batch with one bad sample records nothing. */
   run_json (f, 3, "relabel", "cat/c1.png", "99999", "dog", "--project", f->project, NULL);
   g_assert_cmpstr (label_of (f, find_id (f, "cat/c1.png")), ==, "cat");
+
+  /* A command on several samples is one step for undo and for redo. */
+  {
+    g_autoptr(JsonNode) undone = NULL;
+    json_node_unref (RUN_JSON (f, 0, "relabel", "cat/c1.png", "cat/c2.png", "cat/c3.png", "bird"));
+    g_assert_cmpstr (label_of (f, find_id (f, "cat/c2.png")), ==, "bird");
+    undone = RUN_JSON (f, 0, "undo");
+    g_assert_cmpint (member_int (undone, "n_decisions"), ==, 3);
+    for (int i = 1; i <= 3; i++)
+      {
+        g_autofree char *path = g_strdup_printf ("cat/c%d.png", i);
+        g_assert_cmpstr (label_of (f, find_id (f, path)), ==, "cat");
+      }
+    json_node_unref (RUN_JSON (f, 0, "redo"));
+    for (int i = 1; i <= 3; i++)
+      {
+        g_autofree char *path = g_strdup_printf ("cat/c%d.png", i);
+        g_assert_cmpstr (label_of (f, find_id (f, path)), ==, "bird");
+      }
+  }
 }
 
 static void

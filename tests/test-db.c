@@ -1,8 +1,8 @@
 /* test-db.c: facts about the project file (db/).
  *
  * Every test works in a fresh temporary folder. Old, foreign and broken files
- * are made here: a real schema-1 project through the private hook, the rest
- * with plain SQLite or plain bytes. Lock contention uses two connections in
+ * are made here: real schema-1 and schema-3 projects through the private
+ * hook, the rest with plain SQLite or plain bytes. Lock contention uses two connections in
  * one process, which SQLite locks against each other exactly as it locks two
  * processes (WAL shared memory and file locks). */
 #include "curator-config.h"
@@ -268,6 +268,420 @@ assert_integrity (CuratorDb *db)
   g_assert_no_error (error);
 }
 
+/* ---- batches: one undo step for many decisions (schema 4) -------------------- */
+
+/* The ids of the events that revert one of @reverted (a NULL-terminated
+ * list), and the batch they share (asserted to be one). */
+static gint64
+undo_batch_of (CuratorDb    *db,
+               const gint64 *reverted,
+               guint         n_reverted,
+               guint        *n_found)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = curator_db_list_events (db, 0, &error);
+  gint64 batch = -1;
+
+  g_assert_no_error (error);
+  *n_found = 0;
+  /* The newest UNDO of each reverted event. */
+  for (guint k = 0; k < n_reverted; k++)
+    for (guint i = events->len; i-- > 0;)
+      {
+        CuratorDbEvent *e = events->pdata[i];
+
+        if (e->action != CURATOR_ACTION_UNDO || e->reverts != reverted[k])
+          continue;
+        if (batch < 0)
+          batch = e->batch_id;
+        g_assert_cmpint (e->batch_id, ==, batch);
+        (*n_found)++;
+        break;
+      }
+  return batch;
+}
+
+static void
+test_batch_undo_redo (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDb) db = open_new (f);
+  g_autoptr(GPtrArray) events = NULL;
+  gint64 A = curator_db_ensure_class (db, "A", &error);
+  gint64 B = curator_db_ensure_class (db, "B", &error);
+  gint64 s[3], e[3], undos[3], single, batch, undo_batch, redo_batch;
+  guint n;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("A/%u.png", i);
+      s[i] = add_sample (db, path, A);
+    }
+
+  batch = curator_db_begin_batch (db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (batch, >, 0);
+  /* Batches do not nest; undo waits for the batch to end. */
+  g_assert_cmpint (curator_db_begin_batch (db, &error), ==, 0);
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
+  g_clear_error (&error);
+  for (guint i = 0; i < 3; i++)
+    e[i] = decide (db, s[i], CURATOR_ACTION_RELABEL, B, CURATOR_ACTOR_CLI);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_CLI, &error), ==, -1);
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (curator_db_end_batch (db, TRUE, &error));
+  g_assert_no_error (error);
+
+  events = curator_db_list_events (db, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (((CuratorDbEvent *) events->pdata[i])->batch_id, ==, batch);
+  g_clear_pointer (&events, g_ptr_array_unref);
+
+  /* A single decision after the batch is undone on its own. */
+  single = decide (db, s[0], CURATOR_ACTION_EXCLUDE, 0, CURATOR_ACTOR_CLI);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_CLI, &error), ==, single);
+  g_assert_no_error (error);
+  {
+    g_autoptr(CuratorDbSample) s0 = get_sample (db, s[0]);
+    g_assert_false (s0->excluded);
+    g_assert_cmpint (s0->current_label, ==, B);
+  }
+  g_assert_cmpint (current_label (db, s[1]), ==, B);
+  events = curator_db_list_events (db, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (((CuratorDbEvent *) events->pdata[events->len - 1])->batch_id, ==, 0);
+  g_clear_pointer (&events, g_ptr_array_unref);
+
+  /* One undo reverts the whole batch; it names the batch's newest event. */
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_CLI, &error), ==, e[2]);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) si = get_sample (db, s[i]);
+      g_assert_cmpint (si->current_label, ==, A);
+      g_assert_cmpstr (si->label_source, ==, "given");
+      g_assert_false (si->verified);
+    }
+  undo_batch = undo_batch_of (db, e, 3, &n);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpint (undo_batch, >, 0);
+  g_assert_cmpint (undo_batch, !=, batch);
+
+  /* One redo re-applies the whole batch, again as one step. */
+  g_assert_cmpint (curator_db_redo (db, CURATOR_ACTOR_CLI, &error), >, 0);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (current_label (db, s[i]), ==, B);
+  events = curator_db_list_events (db, 0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0, k = 0; i < events->len; i++)
+    {
+      CuratorDbEvent *ev = events->pdata[i];
+      if (ev->action == CURATOR_ACTION_UNDO && ev->batch_id == undo_batch)
+        undos[k++] = ev->id;
+    }
+  g_clear_pointer (&events, g_ptr_array_unref);
+  redo_batch = undo_batch_of (db, undos, 3, &n);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpint (redo_batch, >, 0);
+  g_assert_cmpint (redo_batch, !=, undo_batch);
+
+  /* As in an editor, the single decision undone before the batch is next
+   * to redo, alone; then there is nothing more. */
+  g_assert_cmpint (curator_db_redo (db, CURATOR_ACTOR_CLI, &error), >, 0);
+  {
+    g_autoptr(CuratorDbSample) s0 = get_sample (db, s[0]);
+    g_assert_true (s0->excluded);
+  }
+  g_assert_cmpint (current_label (db, s[1]), ==, B);
+  g_assert_cmpint (curator_db_redo (db, CURATOR_ACTOR_CLI, &error), ==, 0);
+  g_assert_no_error (error);
+
+  /* Undo: the single decision, then the redone batch as one once more,
+   * then nothing is left. */
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, single);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, e[2]);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (current_label (db, s[i]), ==, A);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, 0);
+  g_assert_no_error (error);
+  assert_integrity (db);
+}
+
+static void
+test_batch_rollback (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  CuratorDb *db = open_new (f);
+  g_autoptr(GPtrArray) events = NULL;
+  gint64 A = curator_db_ensure_class (db, "A", &error);
+  gint64 B = curator_db_ensure_class (db, "B", &error);
+  gint64 C = curator_db_ensure_class (db, "C", &error);
+  gint64 s1 = add_sample (db, "A/1.png", A);
+  gint64 s2 = add_sample (db, "A/2.png", A);
+  gint64 s3 = add_sample (db, "A/3.png", A);
+  gint64 batch, kept;
+
+  g_assert_no_error (error);
+
+  /* Ended with commit FALSE: nothing of it is left. */
+  batch = curator_db_begin_batch (db, &error);
+  g_assert_cmpint (batch, >, 0);
+  decide (db, s1, CURATOR_ACTION_RELABEL, B, CURATOR_ACTOR_HUMAN);
+  decide (db, s2, CURATOR_ACTION_EXCLUDE, 0, CURATOR_ACTOR_HUMAN);
+  decide (db, s3, CURATOR_ACTION_CONFIRM, 0, CURATOR_ACTOR_HUMAN);
+  g_assert_true (curator_db_end_batch (db, FALSE, &error));
+  g_assert_no_error (error);
+  events = curator_db_list_events (db, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 0);
+  g_clear_pointer (&events, g_ptr_array_unref);
+  {
+    g_autoptr(CuratorDbSample) a = get_sample (db, s1);
+    g_autoptr(CuratorDbSample) b = get_sample (db, s2);
+    g_autoptr(CuratorDbSample) c = get_sample (db, s3);
+    g_assert_cmpint (a->current_label, ==, A);
+    g_assert_false (b->excluded);
+    g_assert_false (c->verified);
+  }
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, 0);
+  g_assert_no_error (error);
+
+  /* A batch that decides nothing leaves no trace either way. */
+  g_assert_cmpint (curator_db_begin_batch (db, &error), >, 0);
+  g_assert_true (curator_db_end_batch (db, TRUE, &error));
+  g_assert_no_error (error);
+
+  /* A refused decision inside a batch leaves the batch open with what came
+   * before it; the caller chooses. */
+  batch = curator_db_begin_batch (db, &error);
+  g_assert_cmpint (batch, >, 0);
+  kept = decide (db, s1, CURATOR_ACTION_RELABEL, C, CURATOR_ACTOR_HUMAN);
+  g_assert_cmpint (curator_db_record_decision (db, s1, CURATOR_ACTION_RELABEL, C,
+                                               CURATOR_ACTOR_HUMAN, 0, NULL, &error), ==, 0);
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
+  g_clear_error (&error);
+  decide (db, s2, CURATOR_ACTION_RELABEL, C, CURATOR_ACTOR_HUMAN);
+  g_assert_true (curator_db_end_batch (db, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (current_label (db, s1), ==, C);
+  g_assert_cmpint (current_label (db, s2), ==, C);
+  g_assert_cmpint (kept, >, 0);
+
+  /* Inside an outer transaction the batch is a savepoint: dropping it keeps
+   * what the transaction did before. */
+  g_assert_true (curator_db_begin (db, &error));
+  decide (db, s3, CURATOR_ACTION_EXCLUDE, 0, CURATOR_ACTOR_HUMAN);
+  g_assert_cmpint (curator_db_begin_batch (db, &error), >, 0);
+  decide (db, s3, CURATOR_ACTION_RELABEL, B, CURATOR_ACTOR_HUMAN);
+  g_assert_true (curator_db_end_batch (db, FALSE, &error));
+  g_assert_true (curator_db_commit (db, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(CuratorDbSample) c = get_sample (db, s3);
+    g_assert_true (c->excluded);
+    g_assert_cmpint (c->current_label, ==, A);
+  }
+  assert_integrity (db);
+  curator_db_close (db);
+
+  /* Of the five batches begun, one holds decisions. */
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM batches"), ==, 1);
+  g_assert_cmpint (raw_int (f->path, "SELECT count(DISTINCT batch_id) FROM events"), ==, 1);
+}
+
+/* A version-3 project (the last without batches, and with CHECK (x IN ...)
+ * constraints) comes up to version 4 with every row, id, reference, index
+ * and trigger; old decisions are single undo steps. */
+static void
+test_upgrade_from_v3 (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *samples_sql = "SELECT group_concat (id || ':' || path || ':' || ifnull (given_label, '-')"
+                            " || ':' || ifnull (current_label, '-') || ':' || label_source"
+                            " || ':' || verified || ':' || excluded || ':' || status, ';')"
+                            " FROM (SELECT * FROM samples ORDER BY id)";
+  const char *events_sql = "SELECT group_concat (id || ':' || sample_id || ':' || action || ':'"
+                           " || ifnull (old_label, '-') || ':' || ifnull (new_label, '-') || ':'"
+                           " || actor || ':' || time_us || ':' || ifnull (note, '-') || ':'"
+                           " || ifnull (reverts, '-'), ';')"
+                           " FROM (SELECT * FROM events ORDER BY id)";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *backup_path = g_strdup_printf ("%s.bak-v3", f->path);
+  g_autofree char *samples_before = NULL, *samples_after = NULL;
+  g_autofree char *events_before = NULL, *events_after = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(CuratorDbScore) score = curator_db_score_new ();
+  CuratorDb *db;
+  sqlite3 *raw = NULL;
+  gint64 cat, dog, a, b, c, e1, e2, e3, run, d;
+
+  db = _curator_db_open_at_version (f->path, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (curator_db_get_schema_version (db), ==, 3);
+  cat = curator_db_ensure_class (db, "cat", &error);
+  dog = curator_db_ensure_class (db, "dog", &error);
+  g_assert_no_error (error);
+  a = add_sample (db, "cat/a.png", cat);
+  b = add_sample (db, "dog/b.png", dog);
+  c = add_sample (db, "dog/c.png", dog);
+  e1 = decide (db, a, CURATOR_ACTION_RELABEL, dog, CURATOR_ACTOR_HUMAN);
+  e2 = decide (db, b, CURATOR_ACTION_EXCLUDE, 0, CURATOR_ACTOR_CLI);
+  e3 = decide (db, c, CURATOR_ACTION_CONFIRM, 0, CURATOR_ACTOR_HUMAN);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), >, 0);
+  g_assert_no_error (error);
+  run = curator_db_begin_run (db, (gint64[]) { cat, dog }, 2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  score->sample_id = b;
+  score->suggested_label = cat;
+  g_assert_true (curator_db_put_scores (db, run, &score, 1, &error));
+  g_assert_true (curator_db_put_neighbours (db, run, (gint64[]) { a }, 1, (gint64[]) { b },
+                                            (float[]) { 0.5f }, 1, &error));
+  g_assert_no_error (error);
+  curator_db_close (db);
+  g_assert_cmpint (raw_int (f->path, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM sqlite_schema"
+                                     " WHERE name = 'samples' AND sql LIKE '% IN (%'"), ==, 1);
+  {
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint (sqlite3_open (f->path, &raw), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (raw, samples_sql, -1, &stmt, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    samples_before = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    g_assert_cmpint (sqlite3_prepare_v2 (raw, events_sql, -1, &stmt, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    events_before = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    sqlite3_close (raw);
+  }
+  g_assert_nonnull (samples_before);
+  g_assert_nonnull (events_before);
+
+  db = curator_db_open (f->path, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (curator_db_get_schema_version (db), ==, 4);
+  g_assert_true (g_file_test (backup_path, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (raw_int (backup_path, "PRAGMA user_version"), ==, 3);
+  assert_integrity (db);
+
+  /* Old decisions are single steps: the confirm of c, undone before the
+   * upgrade, is redone alone, then undo takes them back one by one. */
+  events = curator_db_list_events (db, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 4);
+  for (guint i = 0; i < events->len; i++)
+    g_assert_cmpint (((CuratorDbEvent *) events->pdata[i])->batch_id, ==, 0);
+  g_assert_cmpint (curator_db_redo (db, CURATOR_ACTOR_HUMAN, &error), >, 0);
+  {
+    g_autoptr(CuratorDbSample) sc = get_sample (db, c);
+    g_assert_true (sc->verified);
+  }
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, e3);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, e2);
+  g_assert_cmpint (current_label (db, a), ==, dog);
+  g_assert_cmpint (curator_db_undo (db, CURATOR_ACTOR_HUMAN, &error), ==, e1);
+  g_assert_cmpint (current_label (db, a), ==, cat);
+  g_assert_no_error (error);
+  /* New samples and decisions go on from the old ids. */
+  d = add_sample (db, "cat/d.png", cat);
+  g_assert_cmpint (d, >, c);
+  g_assert_cmpint (curator_db_begin_batch (db, &error), >, 0);
+  decide (db, d, CURATOR_ACTION_EXCLUDE, 0, CURATOR_ACTOR_CLI);
+  g_assert_true (curator_db_end_batch (db, TRUE, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(CuratorDbScore) got = curator_db_get_score (db, run, b, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (got->suggested_label, ==, cat);
+  }
+  assert_integrity (db);
+  curator_db_close (db);
+
+  /* The rows as they were (compared on the first four events: the rest were
+   * appended above). */
+  {
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint (sqlite3_open (f->path, &raw), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (raw,
+      "SELECT group_concat (id || ':' || path || ':' || ifnull (given_label, '-')"
+      " || ':' || ifnull (current_label, '-') || ':' || label_source"
+      " || ':' || verified || ':' || excluded || ':' || status, ';')"
+      " FROM (SELECT * FROM samples WHERE id <= ?1 ORDER BY id)", -1, &stmt, NULL), ==, SQLITE_OK);
+    sqlite3_bind_int64 (stmt, 1, c);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    samples_after = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    g_assert_cmpint (sqlite3_prepare_v2 (raw,
+      "SELECT group_concat (id || ':' || sample_id || ':' || action || ':'"
+      " || ifnull (old_label, '-') || ':' || ifnull (new_label, '-') || ':'"
+      " || actor || ':' || time_us || ':' || ifnull (note, '-') || ':'"
+      " || ifnull (reverts, '-'), ';')"
+      " FROM (SELECT * FROM events WHERE id <= 4 ORDER BY id)", -1, &stmt, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    events_after = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    sqlite3_close (raw);
+  }
+  g_assert_cmpstr (events_after, ==, events_before);
+  /* The undos above changed the labels and flags of all three; what no
+   * decision changes (id, path, given label) came through the upgrade. */
+  {
+    g_auto(GStrv) before = g_strsplit (samples_before, ";", -1);
+    g_auto(GStrv) after = g_strsplit (samples_after, ";", -1);
+
+    g_assert_cmpuint (g_strv_length (before), ==, 3);
+    g_assert_cmpuint (g_strv_length (after), ==, 3);
+    for (guint i = 0; i < 3; i++)
+      {
+        g_auto(GStrv) fb = g_strsplit (before[i], ":", -1);
+        g_auto(GStrv) fa = g_strsplit (after[i], ":", -1);
+        g_assert_cmpstr (fb[0], ==, fa[0]);  /* id */
+        g_assert_cmpstr (fb[1], ==, fa[1]);  /* path */
+        g_assert_cmpstr (fb[2], ==, fa[2]);  /* given label */
+      }
+  }
+
+  /* The rebuilt tables: no IN lists left, and the indexes, triggers,
+   * CHECKs and foreign keys are all there. */
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM sqlite_schema"
+                                     " WHERE name IN ('samples', 'events') AND sql LIKE '% IN (%'"), ==, 0);
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                                     " ('samples_by_given', 'samples_by_current',"
+                                     "  'events_by_sample', 'events_by_batch', 'events_no_update',"
+                                     "  'events_no_delete')"), ==, 6);
+  /* The one index no statement used is gone. */
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM sqlite_schema"
+                                     " WHERE name = 'samples_by_pixel_hash'"), ==, 0);
+  g_assert_cmpint (raw_int (f->path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_v4'"), ==, 0);
+  g_assert_cmpint (raw_exec (f->path, "DELETE FROM events", &message), ==, SQLITE_CONSTRAINT);
+  g_assert_nonnull (strstr (message, "append-only"));
+  g_clear_pointer (&message, g_free);
+  g_assert_cmpint (raw_exec (f->path, "UPDATE samples SET status = 'lost'", NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpint (raw_exec (f->path, "UPDATE samples SET label_source = 'guess'", NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpint (raw_exec (f->path, "UPDATE samples SET status = 'missing' WHERE id = 1", NULL), ==, SQLITE_OK);
+  g_assert_cmpint (raw_exec (f->path,
+                             "PRAGMA foreign_keys = ON;"
+                             "INSERT INTO events (sample_id, action, actor, time_us)"
+                             "  VALUES (9999, 'exclude', 'cli', 0)", NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpint (raw_exec (f->path,
+                             "INSERT INTO events (sample_id, action, actor, time_us)"
+                             "  VALUES (1, 'vanish', 'cli', 0)", NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpint (raw_exec (f->path,
+                             "PRAGMA foreign_keys = ON;"
+                             "DELETE FROM scores; DELETE FROM neighbours;"
+                             "DELETE FROM samples WHERE id = 2", NULL), ==, SQLITE_CONSTRAINT);
+}
+
 /* ---- opening ---------------------------------------------------------------- */
 
 static void
@@ -299,6 +713,8 @@ test_create_close (Fixture       *f,
   g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (raw_int (f->path, "PRAGMA user_version"), ==, CURATOR_DB_SCHEMA_VERSION);
   g_assert_cmpint (raw_int (f->path, "PRAGMA application_id"), ==, CURATOR_DB_APPLICATION_ID);
+  /* New projects get 8 KiB pages (fewer WAL frames per indexed sample). */
+  g_assert_cmpint (raw_int (f->path, "PRAGMA page_size"), ==, 8192);
 
   db = curator_db_open (f->path, FALSE, &error);
   g_assert_no_error (error);
@@ -1766,9 +2182,12 @@ main (int    argc,
   ADD ("/db/open/empty-file", test_empty_file);
   ADD ("/db/schema/upgrade-from-v1", test_upgrade_from_v1);
   ADD ("/db/schema/step-must-advance", test_step_must_advance);
+  ADD ("/db/schema/upgrade-from-v3", test_upgrade_from_v3);
   ADD ("/db/events/append-only", test_events_append_only);
   ADD ("/db/events/relabel-undo-redo", test_relabel_undo_redo);
   ADD ("/db/events/confirm-exclude-restore", test_confirm_exclude_restore);
+  ADD ("/db/events/batch-undo-redo", test_batch_undo_redo);
+  ADD ("/db/events/batch-rollback", test_batch_rollback);
   ADD ("/db/samples/put-rederives", test_put_sample_rederives);
   ADD ("/db/samples/classes-and-lists", test_classes_and_lists);
   ADD ("/db/cache/thumbnails", test_thumbnails);
