@@ -3,6 +3,7 @@
 
 #include "curator-charts.h"
 #include "curator-config.h"
+#include "curator-export-dialog.h"
 #include "curator-window.h"
 
 /* Longest wait for thumbnails before a screenshot is taken anyway. */
@@ -18,6 +19,7 @@ struct _CuratorApplication
   int      filter;            /* -1 = leave as is */
   gboolean dark;
   gboolean charts;            /* show the noise matrix (and shoot it) */
+  gboolean export_dialog;     /* show the export dialog (and shoot it) */
   gboolean during_job;        /* shoot while the background job runs */
   gboolean analyze;           /* start an analysis at once */
   gint64   screenshot_start_us;
@@ -50,21 +52,29 @@ get_window (CuratorApplication *self)
 
 /* ---- screenshots ------------------------------------------------------------ */
 
-/* The window to shoot: the charts when asked for, else the main window. */
+/* The window to shoot: the charts or the export dialog when asked for,
+ * else the main window. */
 static GtkWindow *
 screenshot_target (CuratorApplication *self)
 {
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
   GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
 
-  if (!self->charts || window == NULL)
+  if ((!self->charts && !self->export_dialog) || window == NULL)
     return window;
   for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
       g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
 
-      if (CURATOR_IS_CHARTS (toplevel) && gtk_window_get_transient_for (toplevel) == window)
-        return toplevel;  /* GTK keeps its toplevels alive */
+      if ((self->charts ? CURATOR_IS_CHARTS (toplevel) : CURATOR_IS_EXPORT_DIALOG (toplevel))
+          && gtk_window_get_transient_for (toplevel) == window)
+        {
+          /* the dialog is shot once its plan is shown */
+          if (CURATOR_IS_EXPORT_DIALOG (toplevel)
+              && curator_export_dialog_is_planning (CURATOR_EXPORT_DIALOG (toplevel)))
+            return NULL;
+          return toplevel;  /* GTK keeps its toplevels alive */
+        }
     }
   return NULL;
 }
@@ -110,7 +120,7 @@ screenshot_tick (gpointer user_data)
     return G_SOURCE_CONTINUE;
   /* the progress bar, once its rate and time left have something to go on */
   if (self->during_job && curator_window_is_busy (window)
-      && g_get_monotonic_time () - self->screenshot_start_us < 3 * G_USEC_PER_SEC)
+      && g_get_monotonic_time () - self->screenshot_start_us < 6 * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
   if (timed_out)
     g_printerr ("curator-gui: thumbnails still loading after %d s; taking the screenshot anyway\n",
@@ -133,6 +143,8 @@ present (CuratorApplication *self, CuratorWindow *window)
     curator_window_select_position (window, self->select_position);
   if (self->charts)
     gtk_widget_activate_action (GTK_WIDGET (window), "view.noise-matrix", NULL);
+  if (self->export_dialog)
+    gtk_widget_activate_action (GTK_WIDGET (window), "project.export", NULL);
   if (self->analyze)
     gtk_widget_activate_action (GTK_WIDGET (window), "project.analyze", NULL);
   if (self->screenshot != NULL)
@@ -227,6 +239,7 @@ curator_application_handle_local_options (GApplication *app, GVariantDict *optio
   g_variant_dict_lookup (options, "screenshot", "^ay", &self->screenshot);
   g_variant_dict_lookup (options, "dark", "b", &self->dark);
   g_variant_dict_lookup (options, "charts", "b", &self->charts);
+  g_variant_dict_lookup (options, "export-dialog", "b", &self->export_dialog);
   g_variant_dict_lookup (options, "during-job", "b", &self->during_job);
   g_variant_dict_lookup (options, "analyze", "b", &self->analyze);
   g_variant_dict_lookup (options, "select", "i", &self->select_position);
@@ -312,6 +325,7 @@ curator_application_init (CuratorApplication *self)
       "Render the window to FILE (PNG) once its thumbnails are in, then quit", "FILE" },
     { "dark", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Use the dark style", NULL },
     { "charts", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Show the noise matrix", NULL },
+    { "export-dialog", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL, "Show the export dialog", NULL },
     { "during-job", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
       "Take the screenshot while the background job runs", NULL },
     { "analyze", 0, 0, G_OPTION_ARG_NONE, NULL, "Start an analysis of the project at once", NULL },

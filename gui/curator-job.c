@@ -2,12 +2,28 @@
  *
  * `lock` guards `fraction`/`message` written by the worker and `idle_id`;
  * the main thread copies them into `shown_*` before notifying, so property
- * getters never race the worker. */
+ * getters never race the worker. The main thread also keeps the last few
+ * seconds of progress (`history`) for the rate and the time left. */
 #include "curator-job.h"
+
+#include <string.h>
 
 #include "curator-analyze.h"
 #include "curator-db.h"
 #include "curator-index.h"
+#include "curator-sample-model.h"
+
+/* Progress points kept for the rate and the time left, and how far back
+ * they reach: long enough to smooth the core's bursts, short enough to
+ * follow a change of pace (indexing decodes; analysis trains). */
+#define HISTORY_LEN 64
+#define HISTORY_WINDOW_US (8 * G_USEC_PER_SEC)
+
+typedef struct {
+  gint64  time_us;
+  double  fraction;
+  guint64 done;       /* G_MAXUINT64 when the message had no count */
+} ProgressPoint;
 
 struct _CuratorJob
 {
@@ -18,6 +34,8 @@ struct _CuratorJob
   char          *project_path;
   char          *root;
   char          *manifest;
+  CuratorExportPlan *plan;
+  char          *out;
   GCancellable  *cancellable;
   char          *summary;
   gint64         started_us;
@@ -26,6 +44,9 @@ struct _CuratorJob
   /* main thread copies */
   double         shown_fraction;
   char          *shown_message;
+  ProgressPoint  history[HISTORY_LEN];  /* ring, oldest at history_start */
+  guint          history_start;
+  guint          n_history;
 
   /* shared with the worker, under lock */
   GMutex         lock;
@@ -41,6 +62,65 @@ static GParamSpec *properties[N_PROPS];
 
 /* ---- progress, worker -> main thread -------------------------------------- */
 
+/* "Indexed 1234 of 10000 files" -> 1234, 10000. */
+static gboolean
+parse_counts (const char *message, guint64 *done, guint64 *total)
+{
+  const char *of;
+  const char *p;
+  char *end = NULL;
+
+  if (message == NULL || (of = strstr (message, " of ")) == NULL)
+    return FALSE;
+  for (p = of; p > message && g_ascii_isdigit (p[-1]); p--)
+    ;
+  if (p == of)
+    return FALSE;
+  *done = g_ascii_strtoull (p, &end, 10);
+  if (end != of)
+    return FALSE;
+  *total = g_ascii_strtoull (of + 4, &end, 10);
+  return end != of + 4;
+}
+
+static const ProgressPoint *
+history_at (CuratorJob *self, guint i)
+{
+  return &self->history[(self->history_start + i) % HISTORY_LEN];
+}
+
+static void
+history_add (CuratorJob *self)
+{
+  ProgressPoint point = { g_get_monotonic_time (), self->shown_fraction, G_MAXUINT64 };
+  guint64 total;
+
+  if (!parse_counts (self->shown_message, &point.done, &total))
+    point.done = G_MAXUINT64;
+  /* a new stage (another message, a count that went back) starts afresh */
+  if (self->n_history > 0)
+    {
+      const ProgressPoint *last = history_at (self, self->n_history - 1);
+
+      if ((last->done == G_MAXUINT64) != (point.done == G_MAXUINT64)
+          || (point.done != G_MAXUINT64 && point.done < last->done)
+          || point.fraction < last->fraction)
+        self->n_history = 0;
+    }
+  while (self->n_history > 1 && point.time_us - history_at (self, 0)->time_us > HISTORY_WINDOW_US)
+    {
+      self->history_start = (self->history_start + 1) % HISTORY_LEN;
+      self->n_history--;
+    }
+  if (self->n_history == HISTORY_LEN)
+    {
+      self->history_start = (self->history_start + 1) % HISTORY_LEN;
+      self->n_history--;
+    }
+  self->history[(self->history_start + self->n_history) % HISTORY_LEN] = point;
+  self->n_history++;
+}
+
 static gboolean
 deliver_progress (gpointer user_data)
 {
@@ -52,6 +132,7 @@ deliver_progress (gpointer user_data)
   g_free (self->shown_message);
   self->shown_message = g_strdup (self->message);
   g_mutex_unlock (&self->lock);
+  history_add (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRACTION]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
@@ -95,6 +176,32 @@ run_in_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   g_autoptr(CuratorDb) db = NULL;
   GError *error = NULL;
   char *summary = NULL;
+
+  if (self->kind == CURATOR_JOB_EXPORT)
+    {
+      CuratorExportReport report = { 0 };
+
+      if (curator_export_write (self->plan, &report, cancellable, on_progress, self, &error))
+        {
+          g_autofree char *samples = curator_format_count (report.n_samples);
+
+          if (report.n_entries != report.n_samples)
+            {
+              g_autofree char *entries = curator_format_count (report.n_entries);
+
+              summary = g_strdup_printf ("%s samples (%s entries after rebalancing) in %s",
+                                         samples, entries, report.out);
+            }
+          else
+            summary = g_strdup_printf ("%s samples in %s", samples, report.out);
+        }
+      curator_export_report_clear (&report);
+      if (summary == NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_pointer (task, summary, g_free);
+      return;
+    }
 
   db = curator_db_open (self->project_path, self->kind == CURATOR_JOB_INDEX, &error);
   if (db == NULL)
@@ -190,7 +297,13 @@ const char *
 curator_job_get_title (CuratorJob *self)
 {
   g_return_val_if_fail (CURATOR_IS_JOB (self), NULL);
-  return self->kind == CURATOR_JOB_INDEX ? "Indexing" : "Analyzing";
+  switch (self->kind)
+    {
+    case CURATOR_JOB_INDEX:   return "Indexing";
+    case CURATOR_JOB_ANALYZE: return "Analyzing";
+    case CURATOR_JOB_EXPORT:
+    default:                  return "Exporting";
+    }
 }
 
 double
@@ -219,15 +332,21 @@ curator_job_get_elapsed (CuratorJob *self)
 char *
 curator_job_dup_eta (CuratorJob *self)
 {
-  double elapsed, left;
+  const ProgressPoint *first, *last;
+  double elapsed, speed, left;
 
   g_return_val_if_fail (CURATOR_IS_JOB (self), NULL);
 
   elapsed = curator_job_get_elapsed (self);
   /* too early to extrapolate: the first seconds are start-up */
-  if (self->shown_fraction < 0.02 || elapsed < 2.0 || self->shown_fraction >= 1.0)
+  if (self->shown_fraction < 0.01 || elapsed < 2.0 || self->shown_fraction >= 1.0 || self->n_history < 2)
     return g_strdup ("");
-  left = elapsed * (1.0 - self->shown_fraction) / self->shown_fraction;
+  first = history_at (self, 0);
+  last = history_at (self, self->n_history - 1);
+  if (last->time_us - first->time_us < G_USEC_PER_SEC || last->fraction <= first->fraction)
+    return g_strdup ("");
+  speed = (last->fraction - first->fraction) / ((last->time_us - first->time_us) / (double) G_USEC_PER_SEC);
+  left = (1.0 - self->shown_fraction) / speed;
   if (left < 60.0)
     return g_strdup_printf ("%.0f s left", MAX (1.0, left));
   if (left < 3600.0)
@@ -235,11 +354,58 @@ curator_job_dup_eta (CuratorJob *self)
   return g_strdup_printf ("%.1f h left", left / 3600.0);
 }
 
+gboolean
+curator_job_get_counts (CuratorJob *self, guint64 *done, guint64 *total)
+{
+  guint64 d, t;
+
+  g_return_val_if_fail (CURATOR_IS_JOB (self), FALSE);
+
+  if (!parse_counts (self->shown_message, &d, &t))
+    return FALSE;
+  if (done != NULL)
+    *done = d;
+  if (total != NULL)
+    *total = t;
+  return TRUE;
+}
+
+char *
+curator_job_dup_rate (CuratorJob *self)
+{
+  const ProgressPoint *first, *last;
+  g_autofree char *count = NULL;
+  double seconds;
+  const char *unit;
+
+  g_return_val_if_fail (CURATOR_IS_JOB (self), NULL);
+
+  if (self->n_history < 2)
+    return g_strdup ("");
+  first = history_at (self, 0);
+  last = history_at (self, self->n_history - 1);
+  seconds = (last->time_us - first->time_us) / (double) G_USEC_PER_SEC;
+  /* analysis counts rounds and folds, not items: no rate there */
+  if (self->kind != CURATOR_JOB_INDEX || first->done == G_MAXUINT64 || last->done == G_MAXUINT64
+      || seconds < 0.5)
+    return g_strdup ("");
+  count = curator_format_count ((gint64) ((last->done - first->done) / seconds + 0.5));
+  unit = "files";
+  return g_strdup_printf ("%s %s/s", count, unit);
+}
+
 const char *
 curator_job_get_summary (CuratorJob *self)
 {
   g_return_val_if_fail (CURATOR_IS_JOB (self), NULL);
   return self->summary;
+}
+
+const char *
+curator_job_get_out (CuratorJob *self)
+{
+  g_return_val_if_fail (CURATOR_IS_JOB (self), NULL);
+  return self->out;
 }
 
 /* ---- GObject ---------------------------------------------------------------- */
@@ -272,6 +438,8 @@ curator_job_finalize (GObject *object)
   g_free (self->project_path);
   g_free (self->root);
   g_free (self->manifest);
+  g_clear_pointer (&self->plan, curator_export_plan_free);
+  g_free (self->out);
   g_free (self->summary);
   g_free (self->shown_message);
   g_free (self->message);
@@ -327,5 +495,20 @@ curator_job_new_analyze (const char *project_path)
   self = g_object_new (CURATOR_TYPE_JOB, NULL);
   self->kind = CURATOR_JOB_ANALYZE;
   self->project_path = g_strdup (project_path);
+  return self;
+}
+
+CuratorJob *
+curator_job_new_export (CuratorExportPlan *plan)
+{
+  CuratorJob *self;
+
+  g_return_val_if_fail (plan != NULL && plan->options.out != NULL, NULL);
+
+  self = g_object_new (CURATOR_TYPE_JOB, NULL);
+  self->kind = CURATOR_JOB_EXPORT;
+  self->project_path = g_strdup (plan->project);
+  self->out = g_strdup (plan->options.out);
+  self->plan = plan;
   return self;
 }

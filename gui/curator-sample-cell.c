@@ -24,7 +24,6 @@ struct _CuratorSampleCell
   /* owned */
   CuratorSampleObject    *item;
   char                   *key;      /* requested thumbnail */
-  gulong                  ready_id;
   gulong                  changed_id;
   gboolean                has_thumbnail;
 };
@@ -47,6 +46,7 @@ on_ready (CuratorThumbnailLoader *loader, const char *key, GdkTexture *texture, 
 {
   CuratorSampleCell *self = user_data;
 
+  /* called for this cell's own key only (request_full) */
   if (self->key == NULL || g_strcmp0 (key, self->key) != 0)
     return;
   if (texture != NULL)
@@ -67,18 +67,13 @@ update (CuratorSampleCell *self)
   const char *label = curator_sample_model_get_class_name (self->model, info->current_label);
 
   gtk_label_set_text (GTK_LABEL (self->label), label);
+  /* the tooltip is made when asked for (query_tooltip): setting its text
+   * here would cost GTK 4.8 a round trip to the X server per bound cell,
+   * a third of each frame while scrolling (tests/bench/gui) */
   if (info->current_label != info->given_label)
-    {
-      g_autofree char *tip = g_strdup_printf ("%s (given: %s)", label,
-                                              curator_sample_model_get_class_name (self->model, info->given_label));
-      gtk_widget_set_tooltip_text (self->label, tip);
-      gtk_widget_add_css_class (self->label, "relabelled");
-    }
+    gtk_widget_add_css_class (self->label, "relabelled");
   else
-    {
-      gtk_widget_set_tooltip_text (self->label, info->file_name);
-      gtk_widget_remove_css_class (self->label, "relabelled");
-    }
+    gtk_widget_remove_css_class (self->label, "relabelled");
 
   gtk_widget_set_visible (self->flagged, (b & CURATOR_BADGE_FLAGGED) != 0);
   gtk_widget_set_visible (self->duplicate, (b & CURATOR_BADGE_DUPLICATE) != 0);
@@ -101,6 +96,32 @@ update (CuratorSampleCell *self)
     gtk_widget_remove_css_class (GTK_WIDGET (self), "dimmed");
 }
 
+static gboolean
+query_tooltip (GtkWidget  *label,
+               int         x,
+               int         y,
+               gboolean    keyboard,
+               GtkTooltip *tooltip,
+               gpointer    user_data)
+{
+  CuratorSampleCell *self = user_data;
+  const CuratorSampleInfo *info;
+
+  if (self->item == NULL)
+    return FALSE;
+  info = curator_sample_object_get_info (self->item);
+  if (info->current_label != info->given_label)
+    {
+      g_autofree char *tip = g_strdup_printf ("%s (given: %s)",
+                                              curator_sample_model_get_class_name (self->model, info->current_label),
+                                              curator_sample_model_get_class_name (self->model, info->given_label));
+      gtk_tooltip_set_text (tooltip, tip);
+    }
+  else
+    gtk_tooltip_set_text (tooltip, info->file_name);
+  return TRUE;
+}
+
 static void
 on_item_changed (CuratorSampleObject *item, gpointer user_data)
 {
@@ -111,7 +132,7 @@ static void
 release_thumbnail (CuratorSampleCell *self)
 {
   if (self->key != NULL)
-    curator_thumbnail_loader_release (self->loader, self->key);
+    curator_thumbnail_loader_release_full (self->loader, self->key, self);
   g_clear_pointer (&self->key, g_free);
 }
 
@@ -151,7 +172,7 @@ curator_sample_cell_set_item (CuratorSampleCell *self, CuratorSampleObject *item
       if (info->pixel_hash != NULL)
         {
           self->key = g_strdup (info->pixel_hash);
-          curator_thumbnail_loader_request (self->loader, self->key);
+          curator_thumbnail_loader_request_full (self->loader, self->key, on_ready, self);
         }
     }
 }
@@ -179,6 +200,13 @@ curator_sample_cell_has_thumbnail (CuratorSampleCell *self)
   return self->has_thumbnail;
 }
 
+static gboolean
+query_badge_tooltip (GtkWidget *image, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer text)
+{
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static GtkWidget *
 badge (GtkWidget *box, const char *icon, const char *css, const char *tooltip)
 {
@@ -186,7 +214,9 @@ badge (GtkWidget *box, const char *icon, const char *css, const char *tooltip)
 
   gtk_widget_add_css_class (image, "badge");
   gtk_widget_add_css_class (image, css);
-  gtk_widget_set_tooltip_text (image, tooltip);
+  /* not gtk_widget_set_tooltip_text: an X round trip per badge (see update) */
+  gtk_widget_set_has_tooltip (image, TRUE);
+  g_signal_connect (image, "query-tooltip", G_CALLBACK (query_badge_tooltip), (gpointer) tooltip);
   gtk_widget_set_visible (image, FALSE);
   gtk_box_append (GTK_BOX (box), image);
   return image;
@@ -198,8 +228,6 @@ curator_sample_cell_dispose (GObject *object)
   CuratorSampleCell *self = CURATOR_SAMPLE_CELL (object);
 
   curator_sample_cell_set_item (self, NULL);
-  if (self->loader != NULL)
-    g_clear_signal_handler (&self->ready_id, self->loader);
   self->loader = NULL;
   self->model = NULL;
   g_clear_pointer (&self->frame, gtk_widget_unparent);
@@ -263,6 +291,8 @@ curator_sample_cell_init (CuratorSampleCell *self)
   self->label = gtk_label_new (NULL);
   gtk_label_set_ellipsize (GTK_LABEL (self->label), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (self->label, "caption");
+  gtk_widget_set_has_tooltip (self->label, TRUE);
+  g_signal_connect (self->label, "query-tooltip", G_CALLBACK (query_tooltip), self);
   gtk_widget_set_parent (self->label, GTK_WIDGET (self));
 }
 
@@ -277,7 +307,6 @@ curator_sample_cell_new (CuratorThumbnailLoader *loader, CuratorSampleModel *mod
   self = g_object_new (CURATOR_TYPE_SAMPLE_CELL, NULL);
   self->loader = loader;
   self->model = model;
-  self->ready_id = g_signal_connect (loader, "ready", G_CALLBACK (on_ready), self);
   curator_sample_cell_set_thumb_size (self, 128);
   return GTK_WIDGET (self);
 }

@@ -18,6 +18,11 @@ typedef struct {
 } Job;
 
 typedef struct {
+  CuratorThumbnailReadyFunc func;
+  gpointer                  user_data;
+} Waiter;
+
+typedef struct {
   char       *key;
   GdkTexture *texture;
   gsize       n_bytes;
@@ -37,6 +42,7 @@ struct _CuratorThumbnailLoader
   gsize        cache_bytes;
   GHashTable  *broken;    /* keys without a usable thumbnail (set) */
   GHashTable  *pending;   /* keys queued or decoding (set) */
+  GHashTable  *waiters;   /* key -> GArray of Waiter */
   guint64      sequence;
   GThreadPool *pool;
 
@@ -86,6 +92,28 @@ curator_texture_new_from_rgb (CuratorRgb *rgb)
 }
 
 /* ---- the main-thread side of results -------------------------------------- */
+
+/* Tells @key's waiters, then everyone else (::ready). */
+static void
+announce (CuratorThumbnailLoader *self, const char *key, GdkTexture *texture)
+{
+  gpointer stolen_key = NULL, stolen = NULL;
+
+  /* stolen first: a callback may request or release again */
+  if (g_hash_table_steal_extended (self->waiters, key, &stolen_key, &stolen))
+    {
+      g_autoptr(GArray) waiters = stolen;
+
+      for (guint i = 0; i < waiters->len; i++)
+        {
+          Waiter *w = &g_array_index (waiters, Waiter, i);
+
+          w->func (self, key, texture, w->user_data);
+        }
+      g_free (stolen_key);
+    }
+  g_signal_emit (self, signals[SIGNAL_READY], 0, key, texture);
+}
 
 static void
 cache_evict (CuratorThumbnailLoader *self)
@@ -157,7 +185,7 @@ deliver_results (gpointer user_data)
             queue_job (self, job->key);
           continue;
         }
-      g_signal_emit (self, signals[SIGNAL_READY], 0, job->key, texture);
+      announce (self, job->key, texture);
     }
   return G_SOURCE_REMOVE;
 }
@@ -218,6 +246,7 @@ forget_everything (CuratorThumbnailLoader *self)
   self->cache_bytes = 0;
   g_hash_table_remove_all (self->broken);
   g_hash_table_remove_all (self->pending);
+  g_hash_table_remove_all (self->waiters);
 }
 
 void
@@ -267,7 +296,7 @@ queue_job (CuratorThumbnailLoader *self, const char *key)
       if (error != NULL)
         g_warning ("Cannot read thumbnail %s: %s", key, error->message);
       g_hash_table_add (self->broken, g_strdup (key));
-      g_signal_emit (self, signals[SIGNAL_READY], 0, key, NULL);
+      announce (self, key, NULL);
       return;
     }
 
@@ -317,6 +346,50 @@ curator_thumbnail_loader_release (CuratorThumbnailLoader *self, const char *key)
   g_mutex_unlock (&self->lock);
 }
 
+void
+curator_thumbnail_loader_request_full (CuratorThumbnailLoader    *self,
+                                       const char                *key,
+                                       CuratorThumbnailReadyFunc  func,
+                                       gpointer                   user_data)
+{
+  GArray *waiters;
+  Waiter w = { func, user_data };
+
+  g_return_if_fail (CURATOR_IS_THUMBNAIL_LOADER (self));
+  g_return_if_fail (key != NULL && func != NULL);
+
+  waiters = g_hash_table_lookup (self->waiters, key);
+  if (waiters == NULL)
+    {
+      waiters = g_array_sized_new (FALSE, FALSE, sizeof (Waiter), 1);
+      g_hash_table_insert (self->waiters, g_strdup (key), waiters);
+    }
+  g_array_append_val (waiters, w);
+  /* may announce at once (a thumbnail the project lacks) */
+  curator_thumbnail_loader_request (self, key);
+}
+
+void
+curator_thumbnail_loader_release_full (CuratorThumbnailLoader *self, const char *key, gpointer user_data)
+{
+  GArray *waiters;
+
+  g_return_if_fail (CURATOR_IS_THUMBNAIL_LOADER (self));
+
+  if (key == NULL)
+    return;
+  waiters = g_hash_table_lookup (self->waiters, key);
+  for (guint i = 0; waiters != NULL && i < waiters->len; i++)
+    if (g_array_index (waiters, Waiter, i).user_data == user_data)
+      {
+        g_array_remove_index_fast (waiters, i);
+        break;
+      }
+  if (waiters != NULL && waiters->len == 0)
+    g_hash_table_remove (self->waiters, key);
+  curator_thumbnail_loader_release (self, key);
+}
+
 guint
 curator_thumbnail_loader_get_n_cached (CuratorThumbnailLoader *self)
 {
@@ -353,6 +426,7 @@ curator_thumbnail_loader_finalize (GObject *object)
   g_hash_table_unref (self->cache);
   g_hash_table_unref (self->broken);
   g_hash_table_unref (self->pending);
+  g_hash_table_unref (self->waiters);
   g_hash_table_unref (self->wanted);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (curator_thumbnail_loader_parent_class)->finalize (object);
@@ -380,6 +454,7 @@ curator_thumbnail_loader_init (CuratorThumbnailLoader *self)
   self->broken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->waiters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
   g_mutex_init (&self->lock);
   self->pool = g_thread_pool_new (decode_job, self, N_WORKERS, FALSE, NULL);
   g_thread_pool_set_sort_function (self->pool, newest_first, NULL);

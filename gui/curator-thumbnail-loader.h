@@ -6,8 +6,11 @@
  * lookup), a small pool of worker threads decodes them (newest request
  * first, requests no cell wants any more skipped), and the result comes back
  * through one pending idle callback that turns it into a GdkTexture, keeps it
- * in a size-bounded LRU cache and emits ::ready. Cells listen to that one
- * signal; nothing polls.
+ * in a size-bounded LRU cache and emits ::ready. Nothing polls. Grid cells
+ * do not listen to ::ready: with a few hundred cells alive, every result
+ * would invoke every cell's handler (a third of a frame while scrolling 50,000
+ * samples, tests/bench/gui); they ask with _request_full and are called back
+ * for their own key only.
  *
  * Main thread API; workers never touch GTK or the project. */
 #pragma once
@@ -39,6 +42,22 @@ gboolean    curator_thumbnail_loader_is_broken (CuratorThumbnailLoader *self, co
 void        curator_thumbnail_loader_request  (CuratorThumbnailLoader *self, const char *key);
 /* The caller no longer shows @key. */
 void        curator_thumbnail_loader_release  (CuratorThumbnailLoader *self, const char *key);
+
+typedef void (*CuratorThumbnailReadyFunc) (CuratorThumbnailLoader *loader,
+                                           const char             *key,
+                                           GdkTexture             *texture,  /* NULL: no usable thumbnail */
+                                           gpointer                user_data);
+/* _request, and @func is called once, when @key's result arrives (before
+ * ::ready), unless _release_full with the same @user_data comes first. Not
+ * called for a texture already cached: _lookup first. */
+void        curator_thumbnail_loader_request_full (CuratorThumbnailLoader    *self,
+                                                   const char                *key,
+                                                   CuratorThumbnailReadyFunc  func,
+                                                   gpointer                   user_data);
+/* _release, and forgets @user_data's pending callback for @key. */
+void        curator_thumbnail_loader_release_full (CuratorThumbnailLoader    *self,
+                                                   const char                *key,
+                                                   gpointer                   user_data);
 
 /* Number of decoded textures in the cache (tests, statistics). */
 guint       curator_thumbnail_loader_get_n_cached (CuratorThumbnailLoader *self);

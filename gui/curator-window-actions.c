@@ -1,8 +1,9 @@
 /* curator-window-actions.c: keyboard-first review.
  *
  * Every decision goes through curator_db_record_decision on the window's
- * connection; a decision on several selected samples is one transaction and
- * one step of this window's undo (see undo_groups below). Keys: a hotkey per
+ * connection; a decision on several selected samples is one batch of the
+ * project's log (curator_db_begin_batch): one transaction and one undo step
+ * for everyone, the CLI's `curator undo` included. Keys: a hotkey per
  * class relabels, A/Enter accepts the suggestion, C confirms, X excludes,
  * Backspace restores, J/K (and the arrows, natively) move, Ctrl+Z and
  * Ctrl+Shift+Z undo and redo through the project's event log. */
@@ -75,7 +76,9 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
   const CuratorSampleInfo *first = NULL;
   guint n_done;
 
-  if (!curator_db_begin (self->db, &error))
+  /* several samples: one batch, so that one undo (here or from the CLI)
+   * reverts them all; one sample is a plain decision */
+  if (items->len > 1 && curator_db_begin_batch (self->db, &error) == 0)
     goto failed;
   for (guint i = 0; i < items->len; i++)
     {
@@ -87,18 +90,16 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
       if (curator_db_record_decision (self->db, info->id, action, new_label, CURATOR_ACTOR_HUMAN,
                                       0, NULL, &error) == 0)
         {
-          curator_db_rollback (self->db);
+          if (items->len > 1)
+            curator_db_end_batch (self->db, FALSE, NULL);
           goto failed;
         }
       g_array_append_val (ids, info->id);
       if (first == NULL)
         first = info;
     }
-  if (!curator_db_commit (self->db, &error))
-    {
-      curator_db_rollback (self->db);
-      goto failed;
-    }
+  if (items->len > 1 && !curator_db_end_batch (self->db, TRUE, &error))
+    goto failed;
 
   n_done = ids->len;
   if (n_done == 0)
@@ -108,8 +109,6 @@ record (CuratorWindow *self, GPtrArray *items, CuratorAction action, gint64 labe
                              : "the selection already is that way");
       return;
     }
-  g_array_append_val (self->undo_groups, n_done);
-  g_array_set_size (self->redo_groups, 0);
   _curator_window_after_decisions (self, (const gint64 *) ids->data, ids->len);
 
   if (n_done > 1)
@@ -295,76 +294,65 @@ review_accept_confident (GtkWidget *widget, const char *action_name, GVariant *p
 
 /* ---- undo and redo --------------------------------------------------------------
  *
- * The project's log undoes one event at a time, the latest of anyone's. The
- * window remembers how many events each of its own decisions made and undoes
- * that many in one transaction, so a batch comes back as one step. Should
- * another writer (the CLI) have decided in between, its events are the
- * latest and are what gets undone: the log, not this window, is the truth. */
+ * The project's log undoes one step at a time, the latest of anyone's: a
+ * single decision or a whole batch. Should another writer (the CLI) have
+ * decided in between, its step is the latest and is what gets undone: the
+ * log, not this window, is the truth. */
 
-static void
-refresh_from_log (CuratorWindow *self, guint n_new_events)
+/* Refreshes the samples of the step just undone or redone: the newest event
+ * and, when it belongs to a batch, every event of that batch (the UNDO
+ * events of one step share a batch id of their own). Returns their count. */
+static guint
+refresh_last_step (CuratorWindow *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = curator_db_list_events (self->db, 0, &error);
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  const CuratorDbEvent *last;
 
   if (events == NULL)
     {
       _curator_window_toast (self, FALSE, "Cannot read the decision log: %s", error->message);
-      return;
+      return 0;
     }
-  for (guint i = events->len - MIN (n_new_events, events->len); i < events->len; i++)
-    g_array_append_val (ids, ((CuratorDbEvent *) g_ptr_array_index (events, i))->sample_id);
+  if (events->len == 0)
+    return 0;
+  last = g_ptr_array_index (events, events->len - 1);
+  for (guint i = events->len; i > 0; i--)
+    {
+      const CuratorDbEvent *event = g_ptr_array_index (events, i - 1);
+
+      if (event != last && (last->batch_id == 0 || event->batch_id != last->batch_id))
+        break;
+      g_array_append_val (ids, event->sample_id);
+    }
   _curator_window_after_decisions (self, (const gint64 *) ids->data, ids->len);
+  return ids->len;
 }
 
 static void
 undo_or_redo (CuratorWindow *self, gboolean redo)
 {
-  GArray *from = redo ? self->redo_groups : self->undo_groups;
-  GArray *to = redo ? self->undo_groups : self->redo_groups;
   g_autoptr(GError) error = NULL;
-  guint n_events = 1, n_done = 0;
+  gint64 reverted;
+  guint n_done;
 
   if (self->db == NULL)
     return;
-  if (from->len > 0)
+  reverted = redo ? curator_db_redo (self->db, CURATOR_ACTOR_HUMAN, &error)
+                  : curator_db_undo (self->db, CURATOR_ACTOR_HUMAN, &error);
+  if (reverted < 0)
     {
-      n_events = g_array_index (from, guint, from->len - 1);
-      g_array_set_size (from, from->len - 1);
-    }
-  if (!curator_db_begin (self->db, &error))
-    goto failed;
-  for (; n_done < n_events; n_done++)
-    {
-      gint64 r = redo ? curator_db_redo (self->db, CURATOR_ACTOR_HUMAN, &error)
-                      : curator_db_undo (self->db, CURATOR_ACTOR_HUMAN, &error);
-      if (r < 0)
-        {
-          curator_db_rollback (self->db);
-          goto failed;
-        }
-      if (r == 0)
-        break;
-    }
-  if (!curator_db_commit (self->db, &error))
-    {
-      curator_db_rollback (self->db);
-      goto failed;
-    }
-  if (n_done == 0)
-    {
-      _curator_window_toast (self, FALSE, redo ? "Nothing to redo" : "Nothing to undo");
-      g_array_set_size (to, 0);
+      _curator_window_toast (self, FALSE, "%s failed: %s", redo ? "Redo" : "Undo", error->message);
       return;
     }
-  g_array_append_val (to, n_done);
-  refresh_from_log (self, n_done);
+  if (reverted == 0)
+    {
+      _curator_window_toast (self, FALSE, redo ? "Nothing to redo" : "Nothing to undo");
+      return;
+    }
+  n_done = refresh_last_step (self);
   _curator_window_toast (self, FALSE, "%s %u decision%s", redo ? "Redid" : "Undid", n_done, n_done == 1 ? "" : "s");
-  return;
-
-failed:
-  _curator_window_toast (self, FALSE, "%s failed: %s", redo ? "Redo" : "Undo", error->message);
 }
 
 /* ---- action callbacks ------------------------------------------------------------- */
@@ -501,9 +489,11 @@ _curator_window_update_actions (CuratorWindow *self)
   gtk_widget_action_set_enabled (widget, "project.reindex", open && !busy && self->root != NULL);
   gtk_widget_action_set_enabled (widget, "project.analyze", open && !busy);
   gtk_widget_action_set_enabled (widget, "project.reload", open);
+  gtk_widget_action_set_enabled (widget, "project.export", open && !busy);
   gtk_widget_action_set_enabled (widget, "project.cancel-job", busy);
   gtk_widget_action_set_enabled (widget, "project.new", !busy);
   gtk_widget_action_set_enabled (widget, "project.open", !busy);
+  gtk_widget_action_set_enabled (widget, "project.open-recent", !busy);
   gtk_widget_action_set_enabled (widget, "review.accept", has_selection);
   gtk_widget_action_set_enabled (widget, "review.confirm", has_selection);
   gtk_widget_action_set_enabled (widget, "review.exclude", has_selection);
@@ -576,6 +566,7 @@ _curator_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "view.search", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "project.open", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "project.new", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "project.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "project.reload", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "view.show-detail", NULL);
 }

@@ -39,6 +39,9 @@ struct _CuratorWindow
   GtkLabel       *empty_title;
   GtkLabel       *empty_text;
   CuratorDetail  *detail;
+  GMenu          *recent_menu;
+  GtkWidget      *recent_box;
+  GtkListBox     *recent_list;
 
   /* owned */
   GSettings              *settings;
@@ -54,9 +57,8 @@ struct _CuratorWindow
   GFileMonitor           *monitor;      /* the project's WAL: other writers (the CLI) */
   guint                   monitor_timeout_id;
   guint                   n_events_seen;
-  GArray                 *undo_groups;  /* guint: events per decision this window made */
-  GArray                 *redo_groups;
   guint                   toast_timeout_id;
+  guint                   columns_idle_id;
   int                     thumb_px;
   gboolean                auto_advance;
   gboolean                show_detail;

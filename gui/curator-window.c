@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "curator-application.h"
+#include "curator-export-dialog.h"
 #include "curator-sample-cell.h"
 
 G_DEFINE_FINAL_TYPE (CuratorWindow, curator_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -136,6 +139,38 @@ factory_teardown (GtkSignalListItemFactory *factory, GtkListItem *list_item, Cur
     g_ptr_array_remove_fast (self->list_items, list_item);
 }
 
+/* GtkGridView 4.8 keeps max-columns x 30 rows of cells alive and lays all
+ * of them out in every frame, whatever number of columns fits: with
+ * max-columns 40 that was 1,281 cells for 35 on screen, and most of each
+ * frame while scrolling (tests/bench/gui). So max-columns follows what can
+ * fit: the grid's width over the narrowest cell, plus one. */
+#define CELL_EXTRA_PX (2 * 6 + 2 * 3)   /* samplecell padding + child margin, style.css */
+#define GRID_PADDING_PX (2 * 12)
+
+static gboolean
+update_max_columns (gpointer user_data)
+{
+  CuratorWindow *self = user_data;
+  int width = gtk_widget_get_width (GTK_WIDGET (self->grid));
+  guint columns;
+
+  self->columns_idle_id = 0;
+  if (width <= 0)
+    return G_SOURCE_REMOVE;
+  columns = MAX (1, (width - GRID_PADDING_PX) / (self->thumb_px + CELL_EXTRA_PX)) + 1;
+  if (gtk_grid_view_get_max_columns (self->grid) != columns)
+    gtk_grid_view_set_max_columns (self->grid, columns);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_update_max_columns (CuratorWindow *self)
+{
+  /* not from inside an allocation: the change lays the grid out again */
+  if (self->columns_idle_id == 0)
+    self->columns_idle_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, update_max_columns, self, NULL);
+}
+
 void
 _curator_window_set_thumb_px (CuratorWindow *self, int thumb_px)
 {
@@ -150,6 +185,7 @@ _curator_window_set_thumb_px (CuratorWindow *self, int thumb_px)
       if (cell != NULL)
         curator_sample_cell_set_thumb_size (CURATOR_SAMPLE_CELL (cell), thumb_px);
     }
+  queue_update_max_columns (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THUMB_SIZE]);
 }
 
@@ -291,11 +327,12 @@ count_events (CuratorWindow *self, GPtrArray **events_out)
       g_debug ("cannot read the decision log: %s", error->message);
       return self->n_events_seen;
     }
+  guint n = events->len;
   if (events_out != NULL)
     *events_out = events;
   else
     g_ptr_array_unref (events);
-  return events != NULL ? events->len : 0;
+  return n;
 }
 
 static void reload (CuratorWindow *self);
@@ -381,8 +418,6 @@ close_project (CuratorWindow *self)
   g_clear_pointer (&self->db, curator_db_close);
   g_clear_pointer (&self->project_path, g_free);
   g_clear_pointer (&self->root, g_free);
-  g_array_set_size (self->undo_groups, 0);
-  g_array_set_size (self->redo_groups, 0);
 }
 
 static void
@@ -401,6 +436,91 @@ remember_project (CuratorWindow *self, const char *path)
       g_ptr_array_add (recent, old[i]);
   g_ptr_array_add (recent, NULL);
   g_settings_set_strv (self->settings, "recent-projects", (const char * const *) recent->pdata);
+}
+
+/* The recent projects, in the main menu and on the welcome page; files
+ * that have gone are left out. */
+static void
+on_recent_row_activated (GtkListBox *list, GtkListBoxRow *row, CuratorWindow *self)
+{
+  const char *path = g_object_get_data (G_OBJECT (row), "path");
+
+  gtk_widget_activate_action (GTK_WIDGET (self), "project.open-recent", "s", path);
+}
+
+static char *
+path_for_people (const char *path)
+{
+  const char *home = g_get_home_dir ();
+  gsize n = home != NULL ? strlen (home) : 0;
+
+  if (n > 1 && g_str_has_prefix (path, home) && path[n] == '/')
+    return g_strdup_printf ("~%s", path + n);
+  return g_strdup (path);
+}
+
+static void
+update_recent (CuratorWindow *self)
+{
+  g_auto(GStrv) recent = NULL;
+  GtkWidget *child;
+  guint n_shown = 0;
+
+  g_menu_remove_all (self->recent_menu);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list))) != NULL)
+    gtk_list_box_remove (self->recent_list, child);
+  if (self->settings == NULL)
+    return;
+
+  recent = g_settings_get_strv (self->settings, "recent-projects");
+  for (guint i = 0; recent[i] != NULL && n_shown < 8; i++)
+    {
+      g_autofree char *base = g_path_get_basename (recent[i]);
+      g_autofree char *dir = g_path_get_dirname (recent[i]);
+      g_autofree char *where = path_for_people (dir);
+      g_autofree char *menu_label = NULL;
+      g_autoptr(GMenuItem) item = NULL;
+      GtkWidget *row, *box, *text, *name, *path, *icon;
+
+      if (!g_file_test (recent[i], G_FILE_TEST_IS_REGULAR))
+        continue;
+      if (g_str_has_suffix (base, ".curator"))
+        base[strlen (base) - strlen (".curator")] = '\0';
+      /* underscores in names are not mnemonics */
+      {
+        g_auto(GStrv) parts = g_strsplit (base, "_", -1);
+        g_autofree char *escaped = g_strjoinv ("__", parts);
+
+        menu_label = g_strdup_printf ("%s  (%s)", escaped, where);
+      }
+      item = g_menu_item_new (menu_label, NULL);
+      g_menu_item_set_action_and_target_value (item, "project.open-recent", g_variant_new_string (recent[i]));
+      g_menu_append_item (self->recent_menu, item);
+
+      row = gtk_list_box_row_new ();
+      g_object_set_data_full (G_OBJECT (row), "path", g_strdup (recent[i]), g_free);
+      box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      icon = gtk_image_new_from_icon_name ("folder-symbolic");
+      gtk_box_append (GTK_BOX (box), icon);
+      text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      name = gtk_label_new (base);
+      gtk_label_set_xalign (GTK_LABEL (name), 0.0);
+      gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_add_css_class (name, "heading");
+      path = gtk_label_new (where);
+      gtk_label_set_xalign (GTK_LABEL (path), 0.0);
+      gtk_label_set_ellipsize (GTK_LABEL (path), PANGO_ELLIPSIZE_START);
+      gtk_widget_add_css_class (path, "dim-label");
+      gtk_widget_add_css_class (path, "caption");
+      gtk_box_append (GTK_BOX (text), name);
+      gtk_box_append (GTK_BOX (text), path);
+      gtk_box_append (GTK_BOX (box), text);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      gtk_widget_set_tooltip_text (row, recent[i]);
+      gtk_list_box_append (self->recent_list, row);
+      n_shown++;
+    }
+  gtk_widget_set_visible (self->recent_box, n_shown > 0);
 }
 
 gboolean
@@ -470,48 +590,28 @@ _curator_window_after_decisions (CuratorWindow *self, const gint64 *ids, guint n
 
 /* ---- background jobs ---------------------------------------------------------- */
 
-/* "Indexed 1234 of 10000 files" -> 1234, 10000. */
-static gboolean
-parse_counts (const char *message, guint64 *done, guint64 *total)
-{
-  const char *of;
-  const char *p;
-  char *end = NULL;
-
-  if (message == NULL || (of = strstr (message, " of ")) == NULL)
-    return FALSE;
-  for (p = of; p > message && g_ascii_isdigit (p[-1]); p--)
-    ;
-  if (p == of)
-    return FALSE;
-  *done = g_ascii_strtoull (p, &end, 10);
-  if (end != of)
-    return FALSE;
-  *total = g_ascii_strtoull (of + 4, &end, 10);
-  return end != of + 4;
-}
-
 static void
 on_job_progress (CuratorJob *job, GParamSpec *pspec, CuratorWindow *self)
 {
   double fraction = curator_job_get_fraction (job);
   const char *message = curator_job_get_message (job);
   g_autofree char *eta = curator_job_dup_eta (job);
-  g_autofree char *rate = NULL;
-  g_autofree char *text = NULL;
-  guint64 done, total;
-  double elapsed = curator_job_get_elapsed (job);
+  g_autofree char *rate = curator_job_dup_rate (job);
+  g_autoptr(GString) text = g_string_new (message != NULL ? message : "Working");
 
   if (fraction < 0.0)
     gtk_progress_bar_pulse (self->progress_bar);
   else
     gtk_progress_bar_set_fraction (self->progress_bar, fraction);
-  if (parse_counts (message, &done, &total) && elapsed > 0.5)
-    rate = g_strdup_printf ("%.0f/s", done / elapsed);
-  text = g_strdup_printf ("%s%s%s%s%s", message != NULL ? message : "",
-                          rate != NULL ? " · " : "", rate != NULL ? rate : "",
-                          *eta != '\0' ? " · " : "", eta);
-  gtk_label_set_text (self->progress_label, text);
+  /* indexing counts files in its message ("Indexed 120 of 5000 files");
+   * analysis and export show how far the whole job is */
+  if (fraction >= 0.0 && curator_job_get_kind (job) != CURATOR_JOB_INDEX)
+    g_string_append_printf (text, " · %.0f%%", 100.0 * fraction);
+  if (*rate != '\0')
+    g_string_append_printf (text, " · %s", rate);
+  if (*eta != '\0')
+    g_string_append_printf (text, " · %s", eta);
+  gtk_label_set_text (self->progress_label, text->str);
 }
 
 static void
@@ -529,6 +629,14 @@ on_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_clear_object (&self->job);
   gtk_revealer_set_reveal_child (self->progress_revealer, FALSE);
 
+  if (ok && curator_job_get_kind (job) == CURATOR_JOB_EXPORT)
+    {
+      /* an export changes nothing in the project: no reload */
+      _curator_window_toast (self, FALSE, "Exported %s", curator_job_get_summary (job));
+      _curator_window_update_title (self);
+      _curator_window_update_actions (self);
+      return;
+    }
   if (ok)
     _curator_window_toast (self, FALSE, "%s finished. %s", title, curator_job_get_summary (job));
   else if (g_error_matches (error, CURATOR_ERROR, CURATOR_ERROR_CANCELLED)
@@ -585,6 +693,38 @@ curator_window_index_folder (CuratorWindow *self, const char *folder, const char
     }
   job = curator_job_new_index (absolute, folder, NULL);
   return start_job (self, job, error);
+}
+
+gboolean
+curator_window_start_export (CuratorWindow *self, CuratorExportPlan *plan, GError **error)
+{
+  g_autoptr(CuratorJob) job = NULL;
+
+  g_return_val_if_fail (CURATOR_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (plan != NULL, FALSE);
+
+  if (plan->options.out == NULL)
+    {
+      curator_export_plan_free (plan);
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID, "The export has no folder");
+      return FALSE;
+    }
+  job = curator_job_new_export (plan);
+  return start_job (self, job, error);
+}
+
+GtkWindow *
+curator_window_show_export (CuratorWindow *self)
+{
+  CuratorExportDialog *dialog;
+
+  g_return_val_if_fail (CURATOR_IS_WINDOW (self), NULL);
+
+  if (self->project_path == NULL)
+    return NULL;
+  dialog = curator_export_dialog_new (GTK_WINDOW (self), self->project_path);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return GTK_WINDOW (dialog);
 }
 
 gboolean
@@ -710,6 +850,93 @@ ask_project_for_folder (CuratorWindow *self, const char *folder)
 }
 
 static void
+on_offer_response (GtkDialog *dialog, int response, CuratorWindow *self)
+{
+  g_autofree char *folder = g_strdup (g_object_get_data (G_OBJECT (dialog), "folder"));
+  g_autofree char *project = g_strdup (g_object_get_data (G_OBJECT (dialog), "project"));
+  g_autoptr(GError) error = NULL;
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == CURATOR_RESPONSE_NEXT_TO_IT)
+    {
+      if (!curator_window_index_folder (self, folder, project, &error))
+        _curator_window_toast (self, FALSE, "Cannot index %s: %s", folder, error->message);
+    }
+  else if (response == CURATOR_RESPONSE_CHOOSE_WHERE)
+    ask_project_for_folder (self, folder);
+}
+
+GtkWindow *
+curator_window_offer_folder (CuratorWindow *self, const char *folder)
+{
+  g_autofree char *absolute = NULL;
+  g_autofree char *project = NULL;
+  g_autofree char *parent = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *project_base = NULL;
+  g_autofree char *where = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean exists, writable;
+  GtkWidget *dialog;
+
+  g_return_val_if_fail (CURATOR_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (folder != NULL, NULL);
+
+  absolute = g_canonicalize_filename (folder, NULL);
+  /* the open project's own folder: read it again, nothing to ask */
+  if (self->root != NULL && g_strcmp0 (self->root, absolute) == 0)
+    {
+      if (!curator_window_index_folder (self, absolute, self->project_path, &error))
+        _curator_window_toast (self, FALSE, "Cannot index %s: %s", absolute, error->message);
+      return NULL;
+    }
+  if (self->job != NULL)
+    {
+      _curator_window_toast (self, FALSE, "%s is still running; drop the folder again when it is done",
+                             curator_job_get_title (self->job));
+      return NULL;
+    }
+  project = g_strdup_printf ("%s.curator", absolute);
+  parent = g_path_get_dirname (absolute);
+  base = g_path_get_basename (absolute);
+  project_base = g_path_get_basename (project);
+  where = path_for_people (parent);
+  exists = g_file_test (project, G_FILE_TEST_IS_REGULAR);
+  writable = g_access (parent, W_OK) == 0;
+
+  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Index “%s”?", base);
+  if (exists)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+      "Its project, %s, is next to it in %s: it is opened and the folder read again "
+      "(only what changed is decoded). Indexing runs in the background.", project_base, where);
+  else if (writable)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+      "A new project, %s, is created next to it in %s. Indexing runs in the background; "
+      "the samples appear when it is done.", project_base, where);
+  else
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+      "%s cannot be written to: choose where to keep the project.", where);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "Choose _Where…", CURATOR_RESPONSE_CHOOSE_WHERE);
+  if (exists || writable)
+    {
+      GtkWidget *button = gtk_dialog_add_button (GTK_DIALOG (dialog), exists ? "_Open and Index" : "_Create",
+                                                 CURATOR_RESPONSE_NEXT_TO_IT);
+
+      gtk_widget_add_css_class (button, "suggested-action");
+      gtk_dialog_set_default_response (GTK_DIALOG (dialog), CURATOR_RESPONSE_NEXT_TO_IT);
+    }
+  else
+    gtk_dialog_set_default_response (GTK_DIALOG (dialog), CURATOR_RESPONSE_CHOOSE_WHERE);
+  g_object_set_data_full (G_OBJECT (dialog), "folder", g_strdup (absolute), g_free);
+  g_object_set_data_full (G_OBJECT (dialog), "project", g_strdup (project), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_offer_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return GTK_WINDOW (dialog);
+}
+
+static void
 on_folder_response (GtkNativeDialog *dialog, int response, gpointer user_data)
 {
   CuratorWindow *self = user_data;
@@ -720,7 +947,7 @@ on_folder_response (GtkNativeDialog *dialog, int response, gpointer user_data)
       g_autofree char *path = g_file_get_path (file);
 
       if (path != NULL)
-        ask_project_for_folder (self, path);
+        curator_window_offer_folder (self, path);
     }
   g_object_unref (dialog);
 }
@@ -776,6 +1003,23 @@ project_cancel_job (GtkWidget *widget, const char *action_name, GVariant *parame
 }
 
 static void
+project_open_recent (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CuratorWindow *self = CURATOR_WINDOW (widget);
+  const char *path = g_variant_get_string (parameter, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (!curator_window_open_project (self, path, &error))
+    _curator_window_toast (self, FALSE, "Cannot open %s: %s", path, error->message);
+}
+
+static void
+project_export (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  curator_window_show_export (CURATOR_WINDOW (widget));
+}
+
+static void
 project_reload (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   reload (CURATOR_WINDOW (widget));
@@ -786,11 +1030,11 @@ project_reload (GtkWidget *widget, const char *action_name, GVariant *parameter)
 static gboolean
 on_drop (GtkDropTarget *target, const GValue *value, double x, double y, CuratorWindow *self)
 {
-  GSList *files;
+  g_autoptr(GSList) files = NULL;
 
   if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
     return FALSE;
-  files = g_value_get_boxed (value);
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
   for (GSList *l = files; l != NULL; l = l->next)
     {
       g_autofree char *path = g_file_get_path (l->data);
@@ -806,15 +1050,7 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Curator
         }
       if (!g_file_test (path, G_FILE_TEST_IS_DIR))
         continue;
-      /* the open project's own folder is indexed again; any other folder
-       * becomes a new project (indexing it into this one would re-root it) */
-      if (self->root != NULL && g_strcmp0 (self->root, path) == 0)
-        {
-          if (!curator_window_index_folder (self, path, self->project_path, &error))
-            _curator_window_toast (self, FALSE, "Cannot index %s: %s", path, error->message);
-        }
-      else
-        ask_project_for_folder (self, path);
+      curator_window_offer_folder (self, path);
       return TRUE;
     }
   _curator_window_toast (self, FALSE, "Drop a dataset folder (one folder per class) or a .curator project");
@@ -978,6 +1214,7 @@ curator_window_dispose (GObject *object)
       g_clear_object (&self->job);
     }
   g_clear_handle_id (&self->toast_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->columns_idle_id, g_source_remove);
   if (self->charts != NULL)
     gtk_window_destroy (GTK_WINDOW (self->charts));
   if (self->model != NULL)
@@ -993,8 +1230,6 @@ curator_window_dispose (GObject *object)
   g_clear_object (&self->loader);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->list_items, g_ptr_array_unref);
-  g_clear_pointer (&self->undo_groups, g_array_unref);
-  g_clear_pointer (&self->redo_groups, g_array_unref);
   G_OBJECT_CLASS (curator_window_parent_class)->dispose (object);
 }
 
@@ -1041,6 +1276,9 @@ curator_window_class_init (CuratorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, empty_title);
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, empty_text);
   gtk_widget_class_bind_template_child (widget_class, CuratorWindow, detail);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, recent_menu);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, CuratorWindow, recent_list);
 
   gtk_widget_class_install_action (widget_class, "project.open", NULL, project_open);
   gtk_widget_class_install_action (widget_class, "project.new", NULL, project_new);
@@ -1048,6 +1286,8 @@ curator_window_class_init (CuratorWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "project.analyze", NULL, project_analyze);
   gtk_widget_class_install_action (widget_class, "project.cancel-job", NULL, project_cancel_job);
   gtk_widget_class_install_action (widget_class, "project.reload", NULL, project_reload);
+  gtk_widget_class_install_action (widget_class, "project.export", NULL, project_export);
+  gtk_widget_class_install_action (widget_class, "project.open-recent", "s", project_open_recent);
   gtk_widget_class_install_property_action (widget_class, "review.auto-advance", "auto-advance");
   gtk_widget_class_install_property_action (widget_class, "view.show-detail", "show-detail");
   _curator_window_class_init_actions (widget_class);
@@ -1067,8 +1307,6 @@ curator_window_init (CuratorWindow *self)
   self->show_detail = TRUE;
   self->confirm_batches = TRUE;
   self->list_items = g_ptr_array_new ();
-  self->undo_groups = g_array_new (FALSE, FALSE, sizeof (guint));
-  self->redo_groups = g_array_new (FALSE, FALSE, sizeof (guint));
   self->model = curator_sample_model_new ();
   self->loader = curator_thumbnail_loader_new ();
 
@@ -1087,6 +1325,9 @@ curator_window_init (CuratorWindow *self)
   gtk_grid_view_set_factory (self->grid, factory);
   g_object_unref (factory);
   gtk_grid_view_set_model (self->grid, GTK_SELECTION_MODEL (self->selection));
+  /* the width the grid gets is its horizontal adjustment's page size */
+  g_signal_connect_swapped (gtk_scrollable_get_hadjustment (GTK_SCROLLABLE (self->grid)), "changed",
+                            G_CALLBACK (queue_update_max_columns), self);
   curator_sidebar_set_model (self->sidebar, self->model);
   gtk_paned_set_position (self->paned, 860);
 
@@ -1117,10 +1358,13 @@ curator_window_init (CuratorWindow *self)
       g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+      g_signal_connect_swapped (self->settings, "changed::recent-projects", G_CALLBACK (update_recent), self);
     }
   else
     g_warning ("GSettings schema %s is not installed: preferences will not be kept", CURATOR_APP_ID);
 
+  g_signal_connect (self->recent_list, "row-activated", G_CALLBACK (on_recent_row_activated), self);
+  update_recent (self);
   _curator_window_update_title (self);
   _curator_window_update_actions (self);
 }

@@ -2,12 +2,14 @@
  *
  * The window owns the main-thread connection to the project (browsing and
  * decisions), the sample model, the thumbnail loader and at most one
- * background job (index or analyze, each on its own connection). */
+ * background job (index or analyze, each on its own connection, or an
+ * export, which needs none). */
 #pragma once
 
 #include <gtk/gtk.h>
 
 #include "curator-db.h"
+#include "curator-export.h"
 #include "curator-sample-model.h"
 
 G_BEGIN_DECLS
@@ -25,6 +27,23 @@ gboolean curator_window_index_folder (CuratorWindow *self,
                                       const char    *folder,
                                       const char    *project_path,
                                       GError       **error);
+/* Writes @plan (transfer full, also on failure) as a background job with
+ * progress and Cancel; BUSY while another job runs. */
+gboolean curator_window_start_export (CuratorWindow *self, CuratorExportPlan *plan, GError **error);
+/* Opens the export dialog over the open project (NULL when none is open).
+ * (transfer none) */
+GtkWindow *curator_window_show_export (CuratorWindow *self);
+/* Responses of the question asked when a folder is dropped: index it into
+ * a new project next to it, or ask where to keep the project. */
+#define CURATOR_RESPONSE_NEXT_TO_IT    1
+#define CURATOR_RESPONSE_CHOOSE_WHERE  2
+
+/* What a drop of @folder does: asks whether to create FOLDER.curator next
+ * to it (or reuse it, when it is there) or to choose where, then indexes the
+ * folder as a background job. The open project's own dataset folder is
+ * indexed again at once. (transfer none) The question, or NULL. */
+GtkWindow *curator_window_offer_folder (CuratorWindow *self, const char *folder);
+
 /* Starts an analysis run of the open project as a background job. */
 gboolean curator_window_analyze      (CuratorWindow *self, GError **error);
 gboolean curator_window_is_busy      (CuratorWindow *self);

@@ -10,7 +10,9 @@
 
 #include "curator-application.h"
 #include "curator-db.h"
+#include "curator-export-dialog.h"
 #include "curator-index.h"
+#include "curator-issues.h"
 #include "curator-window.h"
 #include "testutil.h"
 
@@ -694,6 +696,191 @@ test_other_writer (Fixture *f, gconstpointer data)
   g_assert_true (spin_until (label_shown, &shown));
 }
 
+typedef struct {
+  CuratorSampleModel *model;
+  const gint64       *ids;
+  guint               n_ids;
+  gint64              label;
+} AllShown;
+
+/* The window's model (what the cells show) has @label for every sample. */
+static gboolean
+all_shown (gpointer data)
+{
+  AllShown *all = data;
+
+  for (guint i = 0; i < all->n_ids; i++)
+    {
+      Shown one = { all->model, all->ids[i], all->label };
+
+      if (!label_shown (&one))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_batch_one_step (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorDb) other = NULL;
+  CuratorDb *db;
+  gint64 ids[3];
+  gint64 cat, eel;
+  AllShown all;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  db = curator_window_get_db (f->window);
+  cat = curator_db_lookup_class (db, "cat");
+  eel = curator_db_lookup_class (db, "eel");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = sample_at (f, i);
+      ids[i] = s->id;
+    }
+  all = (AllShown) { curator_window_get_model (f->window), ids, 3, eel };
+
+  /* three relabelled with one key press ... */
+  gtk_selection_model_select_range (curator_window_get_selection (f->window), 0, 3, TRUE);
+  press (f->window, GDK_KEY_3, 0);
+  g_assert_true (all_shown (&all));
+
+  /* ... are one step of the project's log: one undo from another
+   * connection (as `curator undo` would be) reverts all three */
+  other = curator_db_open (f->project, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (curator_db_undo (other, CURATOR_ACTOR_CLI, &error), >, 0);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpint (s->current_label, ==, cat);
+    }
+  /* the window notices and every cell shows it */
+  all.label = cat;
+  g_assert_true (spin_until (all_shown, &all));
+  g_clear_pointer (&other, curator_db_close);
+
+  /* redo and undo in the window: one key press each, every cell follows */
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK);
+  all.label = eel;
+  g_assert_true (all_shown (&all));
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);
+  all.label = cat;
+  g_assert_true (all_shown (&all));
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpint (s->current_label, ==, cat);
+      g_assert_false (s->verified);
+    }
+  /* nothing older to undo: the batch was the only step */
+  press (f->window, GDK_KEY_z, GDK_CONTROL_MASK);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(CuratorDbSample) s = curator_db_get_sample (db, ids[i], NULL);
+      g_assert_cmpint (s->current_label, ==, cat);
+    }
+  g_assert_true (curator_db_check_integrity (db, NULL));
+}
+
+static GtkWindow *
+find_question (CuratorWindow *window)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+      if (GTK_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == GTK_WINDOW (window))
+        return w;
+    }
+  return NULL;
+}
+
+static void
+test_drop_folder (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GListModel) controllers = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_auto(GStrv) recent = NULL;
+  GtkDropTarget *target = NULL;
+  GValue value = G_VALUE_INIT;
+  GSList *files;
+  GtkWindow *question;
+  gboolean handled = FALSE;
+
+  if (skip_without_display ())
+    return;
+  g_assert_null (curator_window_get_db (f->window));
+
+  /* a dataset folder dropped on the window ... */
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (f->window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+  files = g_slist_prepend (NULL, g_file_new_for_path (f->dataset));
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free_full (files, g_object_unref);
+  g_signal_emit_by_name (target, "drop", &value, 0.0, 0.0, &handled);
+  g_value_unset (&value);
+  g_assert_true (handled);
+
+  /* ... asks, and "Create" indexes it into DATASET.curator next to it, in
+   * the background */
+  question = find_question (f->window);
+  g_assert_nonnull (question);
+  gtk_dialog_response (GTK_DIALOG (question), CURATOR_RESPONSE_NEXT_TO_IT);
+  g_assert_true (curator_window_is_busy (f->window));
+  g_assert_true (spin_until (window_idle, f->window));
+  expected = g_strdup_printf ("%s.curator", f->dataset);
+  g_assert_true (g_file_test (expected, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpstr (curator_db_get_path (curator_window_get_db (f->window)), ==, expected);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (curator_window_get_model (f->window))),
+                    ==, N_CLASSES * N_PER_CLASS);
+
+  /* and it heads the recent projects */
+  settings = g_settings_new (CURATOR_APP_ID);
+  recent = g_settings_get_strv (settings, "recent-projects");
+  g_assert_cmpstr (recent[0], ==, expected);
+}
+
+static void
+test_open_recent (Fixture *f, gconstpointer data)
+{
+  g_autofree char *second = NULL;
+  g_autofree char *gone = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_auto(GStrv) recent = NULL;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  second = g_build_filename (f->root, "second.curator", NULL);
+  index_dataset (f->dataset, second);
+
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.open-recent", "s", second);
+  g_assert_cmpstr (curator_db_get_path (curator_window_get_db (f->window)), ==, second);
+  settings = g_settings_new (CURATOR_APP_ID);
+  recent = g_settings_get_strv (settings, "recent-projects");
+  g_assert_cmpstr (recent[0], ==, second);
+  g_assert_cmpstr (recent[1], ==, f->project);
+
+  /* a project that has gone: the open one stays */
+  gone = g_build_filename (f->root, "gone.curator", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.open-recent", "s", gone);
+  g_assert_cmpstr (curator_db_get_path (curator_window_get_db (f->window)), ==, second);
+  g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_analyze_cancel (Fixture *f, gconstpointer data)
 {
@@ -719,6 +906,201 @@ test_analyze_cancel (Fixture *f, gconstpointer data)
   for (guint i = 0; i < runs->len; i++)
     g_assert_cmpstr (((CuratorDbRun *) g_ptr_array_index (runs, i))->status, ==, "cancelled");
   g_assert_true (curator_db_check_integrity (curator_window_get_db (f->window), NULL));
+}
+
+/* Files (not folders) under @path, recursively; *@names collects their names. */
+static guint
+count_files (const char *path, GHashTable *names)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        n += count_files (child, names);
+      else
+        {
+          n++;
+          if (names != NULL)
+            g_hash_table_add (names, g_strdup (name));
+        }
+    }
+  return n;
+}
+
+static gboolean
+dialog_planned (gpointer data)
+{
+  return !curator_export_dialog_is_planning (CURATOR_EXPORT_DIALOG (data));
+}
+
+static void
+test_export_dialog (Fixture *f, gconstpointer data)
+{
+  CuratorDb *db;
+  GtkWindow *window;
+  CuratorExportDialog *dialog;
+  const CuratorExportPlan *plan;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) classes = NULL;
+  g_autoptr(GPtrArray) scores = g_ptr_array_new_with_free_func ((GDestroyNotify) curator_db_score_free);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *card = NULL;
+  g_autofree char *train = NULL;
+  g_autofree char *test = NULL;
+  g_autofree char *excluded_name = NULL;
+  char *flagged_names[3] = { NULL, NULL, NULL };
+  gint64 class_ids[N_CLASSES];
+  gint64 run_id, target, train_entries, test_entries, n_samples = 0;
+  guint train_split;
+
+  if (skip_without_display ())
+    return;
+  g_assert_true (spin_until (window_settled, f->window));
+  window = GTK_WINDOW (f->window);
+  db = curator_window_get_db (f->window);
+  g_object_set (f->window, "auto-advance", FALSE, NULL);
+
+  /* one cat excluded by a person ... */
+  curator_window_select_position (f->window, 3);
+  press (f->window, GDK_KEY_x, 0);
+  {
+    g_autoptr(CuratorDbSample) s = sample_at (f, 3);
+    g_assert_true (s->excluded);
+    excluded_name = g_path_get_basename (s->path);
+  }
+  /* ... and two dogs flagged by a run, not reviewed */
+  classes = curator_db_list_classes (db, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < N_CLASSES; c++)
+    class_ids[c] = ((CuratorDbClass *) g_ptr_array_index (classes, c))->id;
+  run_id = curator_db_begin_run (db, class_ids, N_CLASSES, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(CuratorDbSample) s = sample_at (f, N_PER_CLASS + 1 + i);
+      CuratorDbScore *score = curator_db_score_new ();
+
+      g_assert_cmpstr (label_name (f, s->current_label), ==, "dog");
+      flagged_names[i] = g_path_get_basename (s->path);
+      score->sample_id = s->id;
+      score->predicted_label = score->suggested_label = curator_db_lookup_class (db, "eel");
+      score->suggestion_confidence = 0.9;
+      score->label_quality = 0.05;
+      score->issues = CURATOR_ISSUE_LABEL;
+      g_ptr_array_add (scores, score);
+    }
+  g_assert_true (curator_db_put_scores (db, run_id, (CuratorDbScore **) scores->pdata, scores->len, &error));
+  g_assert_true (curator_db_finish_run (db, run_id, "done", NULL, NULL, &error));
+  g_assert_no_error (error);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "project.reload", NULL);
+
+  /* Ctrl+E opens the dialog over the project */
+  press (f->window, GDK_KEY_e, GDK_CONTROL_MASK);
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+
+    dialog = NULL;
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++)
+      {
+        g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+        if (CURATOR_IS_EXPORT_DIALOG (w) && gtk_window_get_transient_for (w) == window)
+          dialog = CURATOR_EXPORT_DIALOG (w);
+      }
+  }
+  g_assert_nonnull (dialog);
+
+  /* a split the core cannot parse: no plan, and Export is off */
+  g_assert_true (curator_export_dialog_set_option (dialog, "split", "train=lots"));
+  g_assert_true (spin_until (dialog_planned, dialog));
+  g_assert_null (curator_export_dialog_get_plan (dialog));
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "export.write", NULL);
+  g_assert_false (curator_window_is_busy (f->window));
+  g_assert_false (curator_export_dialog_set_option (dialog, "rebalance", "sideways"));
+
+  out = g_build_filename (f->root, "cleaned", NULL);
+  g_assert_true (curator_export_dialog_set_option (dialog, "out", out));
+  g_assert_true (curator_export_dialog_set_option (dialog, "split", "train=0.75,test=0.25"));
+  g_assert_true (curator_export_dialog_set_option (dialog, "rebalance", "oversample"));
+  g_assert_true (curator_export_dialog_set_option (dialog, "layout", "imagefolder"));
+  g_assert_true (curator_export_dialog_set_option (dialog, "files", "link"));
+  g_assert_true (spin_until (dialog_planned, dialog));
+  plan = curator_export_dialog_get_plan (dialog);
+  g_assert_nonnull (plan);
+
+  /* the summary's facts: what is left out and why, and the oversampling */
+  g_assert_cmpuint (plan->n_splits, ==, 2);
+  g_assert_cmpuint (plan->n_removed_by[CURATOR_EXPORT_DROP_EXCLUDED], ==, 1);
+  g_assert_cmpuint (plan->n_removed_by[CURATOR_EXPORT_DROP_FLAGGED], ==, 2);
+  for (guint s = 0; s < plan->n_splits; s++)
+    n_samples += plan->splits[s].n_samples;
+  g_assert_cmpint (n_samples, ==, N_CLASSES * N_PER_CLASS - 3);
+  train_split = plan->train_split;
+  g_assert_cmpstr (plan->splits[train_split].name, ==, "train");
+  target = plan->rebalance_target;
+  g_assert_cmpint (target, >, 0);
+  for (guint c = 0; c < plan->n_classes; c++)
+    g_assert_cmpint (plan->classes[c].n_entries[train_split], ==, target);
+  train_entries = plan->splits[train_split].n_entries;
+  test_entries = plan->splits[1 - train_split].n_entries;
+  g_assert_cmpint (train_entries, ==, N_CLASSES * target);
+
+  /* Export: the dialog goes, the window writes in the background */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "export.write", NULL));
+  g_assert_true (curator_window_is_busy (f->window));
+  g_assert_true (spin_until (window_idle, f->window));
+
+  card = g_build_filename (out, "README.md", NULL);
+  g_assert_true (g_file_test (card, G_FILE_TEST_IS_REGULAR));
+  train = g_build_filename (out, "train", NULL);
+  test = g_build_filename (out, "test", NULL);
+  g_assert_cmpuint (count_files (train, names), ==, train_entries);
+  g_assert_cmpuint (count_files (test, names), ==, test_entries);
+  /* file names repeat across classes: look in each class's own folders */
+  {
+    g_autoptr(GHashTable) cats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) dogs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *train_cat = g_build_filename (train, "cat", NULL);
+    g_autofree char *test_cat = g_build_filename (test, "cat", NULL);
+    g_autofree char *train_dog = g_build_filename (train, "dog", NULL);
+    g_autofree char *test_dog = g_build_filename (test, "dog", NULL);
+
+    count_files (train_cat, cats);
+    count_files (test_cat, cats);
+    count_files (train_dog, dogs);
+    count_files (test_dog, dogs);
+    /* (oversampling repeats have names of their own) */
+    for (guint i = 0; i < N_PER_CLASS; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("img%02u.png", i);
+
+        g_assert_true (g_hash_table_contains (cats, name) == !g_str_equal (name, excluded_name));
+        g_assert_true (g_hash_table_contains (dogs, name) == !g_strv_contains ((const char * const *) flagged_names, name));
+      }
+  }
+  g_free (flagged_names[0]);
+  g_free (flagged_names[1]);
+
+  /* a dialog closed while it plans goes quietly */
+  {
+    GtkWindow *again = curator_window_show_export (f->window);
+    gint64 until = g_get_monotonic_time () + 260 * 1000;  /* just past the re-plan delay */
+
+    g_assert_nonnull (again);
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    gtk_window_destroy (again);
+    until = g_get_monotonic_time () + G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
 }
 
 static void
@@ -788,8 +1170,12 @@ main (int argc, char *argv[])
   ADD ("detail-follows-selection", test_detail_follows_selection, NULL);
   ADD ("noise-matrix", test_noise_matrix, NULL);
   ADD ("other-writer", test_other_writer, NULL);
+  ADD ("batch-one-step", test_batch_one_step, NULL);
   ADD ("index-job", test_index_job, "index through the window");
+  ADD ("drop-folder", test_drop_folder, "index through the window");
+  ADD ("open-recent", test_open_recent, NULL);
   ADD ("analyze-cancel", test_analyze_cancel, NULL);
+  ADD ("export-dialog", test_export_dialog, NULL);
   ADD ("render", test_render, NULL);
   return g_test_run ();
 }
