@@ -26,6 +26,7 @@
 
 #include "curator-analyze.h"
 #include "curator-image.h"
+#include "curator-plugins.h"
 
 #define LOAD_CHUNK 1024
 #define STORE_CHUNK 512
@@ -46,6 +47,13 @@ curator_analyze_options_init_default (CuratorAnalyzeOptions *options)
   options->relearn = FALSE;
   curator_issues_options_init_default (&options->issues);
   options->rounds = 2;
+  /* The first round only chooses pseudo-labels, so it makes one K-fold pass
+   * instead of two: a quarter less classifier time. Measured on the noisy
+   * practice set, this with six epochs against two first-round passes with
+   * five epochs (about the same time): flag F1 0.686 vs 0.696, AUROC 0.924 vs
+   * 0.925, suggestions right on 75.4% vs 74.7% of true errors (the bar is
+   * 75%), accuracy vs truth 0.691 vs 0.685. */
+  options->early_repeats = 1;
 }
 
 /* ---- half precision ------------------------------------------------------ */
@@ -354,15 +362,17 @@ features_compute (Features *f, GPtrArray *samples, const guint *rows, gsize m,
 }
 
 /* Takes the cached features of every sample it can; returns the positions
- * of those it could not (in @missing). */
-static void
-features_from_cache (Features *f, GPtrArray *samples, const char *key, float *out, GArray *missing)
+ * of those it could not (in @missing). FALSE only when cancelled. */
+static gboolean
+features_from_cache (Features *f, GPtrArray *samples, const char *key, float *out, GArray *missing,
+                     GCancellable *cancellable, GError **error)
 {
-  g_autofree guint16 *half = NULL;
-
   for (guint i = 0; i < samples->len; i++)
     {
       CuratorDbSample *s = g_ptr_array_index (samples, i);
+
+      if (i % 256 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
       g_autoptr(GBytes) blob = curator_db_get_features (f->db, key, s->pixel_hash);
       gsize n = 0;
       const guint16 *data = blob != NULL ? g_bytes_get_data (blob, &n) : NULL;
@@ -374,6 +384,49 @@ features_from_cache (Features *f, GPtrArray *samples, const char *key, float *ou
         }
       curator_half_decode (data, out + (gsize) i * f->dim, f->dim);
     }
+  return TRUE;
+}
+
+/* Features from an extractor of the plugin registry (options->features),
+ * in place of the built-in pair: the classifier and the neighbours see them
+ * exactly as they would see ours. */
+typedef struct {
+  CuratorDb *db;
+  GPtrArray *samples;
+} PluginPictures;
+
+static gboolean
+plugin_pictures (gpointer data, const guint *which, gsize n_which, int side, guint8 *pixels,
+                 GCancellable *cancellable, GError **error)
+{
+  PluginPictures *pp = data;
+
+  return load_pictures (pp->db, pp->samples, which, n_which, side, pixels, cancellable, NULL, error);
+}
+
+static gboolean
+features_from_plugin (CuratorDb *db, const CuratorAnalyzeOptions *options, GPtrArray *samples,
+                      float **x, float **x_flip, int *dim, CuratorAnalyzeReport *report,
+                      GCancellable *cancellable, GError **error)
+{
+  PluginPictures pp = { db, samples };
+  CuratorPluginFeaturesReport fr = { 0 };
+  gboolean ok;
+
+  ok = curator_plugin_features_compute (NULL, db, options->features, samples, options->patch.side,
+                                        options->flip, plugin_pictures, &pp, x, x_flip, &fr,
+                                        cancellable, error);
+  if (ok)
+    {
+      *dim = fr.dim;
+      report->n_dims = fr.dim;
+      report->n_features_cached = fr.n_cached;
+      report->n_features_computed = fr.n_computed;
+    }
+  for (guint i = 0; fr.warnings != NULL && i < fr.warnings->len; i++)
+    g_message ("%s", (const char *) g_ptr_array_index (fr.warnings, i));
+  curator_plugin_features_report_clear (&fr);
+  return ok;
 }
 
 /* ---- storing ------------------------------------------------------------- */
@@ -389,7 +442,7 @@ params_to_json (const CuratorAnalyzeOptions *o)
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "features");
-  json_builder_add_string_value (b, patch_key);
+  json_builder_add_string_value (b, o->features != NULL ? o->features : patch_key);
   json_builder_set_member_name (b, "side");
   json_builder_add_int_value (b, o->patch.side);
   json_builder_set_member_name (b, "centroids");
@@ -400,6 +453,10 @@ params_to_json (const CuratorAnalyzeOptions *o)
   json_builder_add_boolean_value (b, o->color_hog);
   json_builder_set_member_name (b, "flip");
   json_builder_add_boolean_value (b, o->flip);
+  json_builder_set_member_name (b, "rounds");
+  json_builder_add_int_value (b, o->rounds);
+  json_builder_set_member_name (b, "early_repeats");
+  json_builder_add_int_value (b, o->early_repeats);
   json_builder_set_member_name (b, "model");
   json_builder_add_string_value (b, curator_model_kind_to_string (c->model));
   json_builder_set_member_name (b, "hidden");
@@ -416,6 +473,12 @@ params_to_json (const CuratorAnalyzeOptions *o)
   json_builder_add_int_value (b, c->n_seeds);
   json_builder_set_member_name (b, "epochs");
   json_builder_add_int_value (b, c->epochs);
+  json_builder_set_member_name (b, "draws_cap");
+  json_builder_add_int_value (b, c->draws_cap);
+  json_builder_set_member_name (b, "draws_min");
+  json_builder_add_int_value (b, c->draws_min);
+  json_builder_set_member_name (b, "batch_size");
+  json_builder_add_int_value (b, c->batch_size);
   json_builder_set_member_name (b, "l2");
   json_builder_add_double_value (b, c->l2);
   json_builder_set_member_name (b, "calibrate");
@@ -507,6 +570,57 @@ store_scores (CuratorDb *db, gint64 run_id, GPtrArray *samples, const int *label
 
 /* ---- the run ------------------------------------------------------------- */
 
+/* A run still "running" while we hold the analysis lock belongs to a
+ * process that was killed: no live analysis can own it. Mark it failed so
+ * that no list shows it running forever. */
+static gboolean
+close_abandoned_runs (CuratorDb *db, GError **error)
+{
+  g_autoptr(GPtrArray) runs = curator_db_list_runs (db, error);
+
+  if (runs == NULL)
+    return FALSE;
+  for (guint i = 0; i < runs->len; i++)
+    {
+      CuratorDbRun *run = g_ptr_array_index (runs, i);
+
+      if (g_strcmp0 (run->status, "running") == 0 &&
+          !curator_db_finish_run (db, run->id, "failed", NULL,
+                                  "{\"error\":\"the analysis stopped without finishing "
+                                  "(the process was killed)\"}", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Samples with the same decoded pixels share a group, so that the classifier
+ * keeps copies in one fold (see curator_classifier_cross_val_predict): a set
+ * with a picture stored five times otherwise learns each copy's label from the
+ * other four and flags nothing. Ids are first-occurrence indices. */
+static guint32 *
+copy_groups (GPtrArray *samples)
+{
+  g_autoptr(GHashTable) first = g_hash_table_new (g_str_hash, g_str_equal);
+  guint32 *groups = g_new (guint32, MAX (samples->len, 1));
+
+  for (guint i = 0; i < samples->len; i++)
+    {
+      CuratorDbSample *s = g_ptr_array_index (samples, i);
+      gpointer value;
+
+      if (s->pixel_hash == NULL)
+        groups[i] = i;
+      else if (g_hash_table_lookup_extended (first, s->pixel_hash, NULL, &value))
+        groups[i] = GPOINTER_TO_UINT (value);
+      else
+        {
+          groups[i] = i;
+          g_hash_table_insert (first, s->pixel_hash, GUINT_TO_POINTER (i));
+        }
+    }
+  return groups;
+}
+
 gboolean
 curator_analyze_run (CuratorDb                   *db,
                      const CuratorAnalyzeOptions *options,
@@ -530,6 +644,7 @@ curator_analyze_run (CuratorDb                   *db,
   g_autoptr(CuratorIssuesResult) issues = NULL;
   g_autofree int *train_labels = NULL;
   g_autofree float *train_weights = NULL;
+  g_autofree guint32 *groups = NULL;
   g_autofree gboolean *verified = NULL;
   g_autofree double *reference = NULL;
   g_autofree const char **class_names = NULL;
@@ -556,6 +671,8 @@ curator_analyze_run (CuratorDb                   *db,
   lock_fd = take_lock (db, error);
   if (lock_fd < 0)
     return FALSE;
+  if (!close_abandoned_runs (db, &local_error))
+    goto out;
 
   /* What is analysed: every readable, included sample; the labels are the
    * current ones, in class-position order. */
@@ -604,6 +721,7 @@ curator_analyze_run (CuratorDb                   *db,
     }
   report->n_samples = n;
   report->n_classes = k;
+  groups = copy_groups (samples);
 
   params_json = params_to_json (options);
   versions_json = versions_to_json ();
@@ -611,6 +729,18 @@ curator_analyze_run (CuratorDb                   *db,
   if (run_id <= 0)
     goto out;
   report->run_id = run_id;
+
+  /* An extractor named on the command line replaces the built-in features. */
+  if (options->features != NULL)
+    {
+      t = g_get_monotonic_time ();
+      stage_enter (&stage, 0.0, 0.5, "Computing features");
+      if (!features_from_plugin (db, options, samples, &x, &x_flip, &f.dim, report, cancellable,
+                                 &local_error))
+        goto out;
+      report->seconds_features = seconds_since (t);
+      goto classify;
+    }
 
   /* Dictionary: the cached one for these parameters, unless asked to learn anew. */
   t = g_get_monotonic_time ();
@@ -679,9 +809,10 @@ curator_analyze_run (CuratorDb                   *db,
       goto out;
     }
   stage_enter (&stage, 0.2, 0.3, "Computing features");
-  features_from_cache (&f, samples, f.key, x, missing);
-  if (x_flip != NULL)
-    features_from_cache (&f, samples, f.flip_key, x_flip, missing_flip);
+  if (!features_from_cache (&f, samples, f.key, x, missing, cancellable, &local_error) ||
+      (x_flip != NULL &&
+       !features_from_cache (&f, samples, f.flip_key, x_flip, missing_flip, cancellable, &local_error)))
+    goto out;
   report->n_features_cached = n - missing->len;
   report->n_features_computed = missing->len;
 
@@ -728,6 +859,7 @@ curator_analyze_run (CuratorDb                   *db,
   report->gemm_gflops_per_core = gemm_seconds > 0 ? gemm_flops / gemm_seconds / 1e9 : 0;
   report->seconds_features = seconds_since (t);
 
+classify:
   /* Out-of-sample probabilities, then what is wrong; with self-training,
    * again on the confident suggestions. */
   reference = g_new (double, MAX (n, 1));
@@ -751,7 +883,10 @@ curator_analyze_run (CuratorDb                   *db,
 
       t = g_get_monotonic_time ();
       stage_enter (&stage, 0.5 + share * round, share * 0.9, message);
-      if (!curator_classifier_cross_val_predict (&options->classifier, x, x_flip, train_labels, train_weights, n,
+      CuratorClassifierParams params = options->classifier;
+      if (round + 1 < report->rounds && options->early_repeats > 0)
+        params.n_repeats = MIN (params.n_repeats, options->early_repeats);
+      if (!curator_classifier_cross_val_predict (&params, x, x_flip, train_labels, train_weights, groups, n,
                                                  f.dim, k, probs, &report->classifier, cancellable,
                                                  stage_progress, &stage, &local_error))
         goto out;
@@ -759,8 +894,17 @@ curator_analyze_run (CuratorDb                   *db,
 
       t = g_get_monotonic_time ();
       stage_enter (&stage, 0.5 + share * (round + 0.9), share * 0.1, "Looking for problems");
-      g_clear_pointer (&issues, curator_issues_result_free);
-      issues = curator_issues_analyze (&input, &options->issues, cancellable, &local_error);
+      {
+        /* The features do not change between rounds: the next round
+         * reuses this one's neighbour graph (most of the scoring work). */
+        CuratorIssuesResult *next;
+
+        if (issues != NULL)
+          input.knn = issues->knn;
+        next = curator_issues_analyze (&input, &options->issues, cancellable, &local_error);
+        g_clear_pointer (&issues, curator_issues_result_free);
+        issues = next;
+      }
       if (issues == NULL)
         goto out;
       report->seconds_issues += seconds_since (t);

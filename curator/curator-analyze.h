@@ -34,6 +34,13 @@ typedef struct {
                                            * after the first trains on the previous round's
                                            * confident suggestions in place of the labels
                                            * they replace; a person's labels are never replaced */
+  int                     early_repeats;  /* > 0: rounds before the last repeat their K-fold
+                                           * at most this often (they only choose the
+                                           * pseudo-labels); 0: as classifier.n_repeats */
+  const char             *features;       /* NULL: the patch + colour/gradient features above;
+                                           * else an extractor "NAME[:ARG]" from the plugin
+                                           * registry (curator-plugins.h) whose features take
+                                           * their place, e.g. "embeddings:FILE" (borrowed) */
 } CuratorAnalyzeOptions;
 
 void curator_analyze_options_init_default (CuratorAnalyzeOptions *options);

@@ -368,6 +368,18 @@ adam_update (Adam *adam, float *params, const float *grad, gsize from, gsize to,
     }
 }
 
+int
+_curator_effective_epochs (int epochs, int draws_cap, int draws_min, gsize n_rows)
+{
+  if (n_rows == 0)
+    return epochs;
+  if (draws_cap > 0 && (double) n_rows * epochs > draws_cap)
+    return CLAMP ((int) floor ((double) draws_cap / (double) n_rows + 0.5), 1, epochs);
+  if (draws_min > 0 && (double) n_rows * epochs < draws_min)
+    return MIN ((int) ceil ((double) draws_min / (double) n_rows), 100000);
+  return epochs;
+}
+
 _CuratorModel *
 _curator_model_train (const _CuratorTrainOptions *options,
                       const _CuratorDataView     *view,
@@ -416,14 +428,15 @@ _curator_model_train (const _CuratorTrainOptions *options,
   adam.m = moments;
   adam.v = moments + model->n_params;
 
+  int epochs = _curator_effective_epochs (options->epochs, options->draws_cap, options->draws_min, n_rows);
   gsize steps_per_epoch = (plan.epoch_len + batch - 1) / batch;
-  gint64 total_steps = (gint64) steps_per_epoch * MAX (1, options->epochs);
+  gint64 total_steps = (gint64) steps_per_epoch * MAX (1, epochs);
   double smooth = options->label_smoothing;
   float off_target = (float) (smooth / k);
   float on_target = (float) (1.0 - smooth + smooth / k);
   float keep = (float) (1.0 - options->dropout);
 
-  for (int epoch = 0; epoch < options->epochs && ok; epoch++)
+  for (int epoch = 0; epoch < epochs && ok; epoch++)
     {
       epoch_plan_next (&plan, &rng, order);
       for (gsize start = 0; start < plan.epoch_len; start += batch)

@@ -89,11 +89,16 @@ typedef struct {
   gboolean balance;
   double   balance_power;
   int      epochs;
+  int      draws_cap;
+  int      draws_min;
   int      batch_size;
   double   learning_rate;
   double   l2;
   guint64  seed;
 } _CuratorTrainOptions;
+
+/* Passes over @n_rows training rows a model makes (see draws_cap). */
+int _curator_effective_epochs (int epochs, int draws_cap, int draws_min, gsize n_rows);
 
 /* Progress and cancellation, shared by every model of one run and by the
  * worker threads. Work is counted in row-epochs; @done rises towards @total.

@@ -91,6 +91,14 @@ typedef struct {
   int      n_seeds;         /* models per fold (different initialisation and batch order),
                              * averaged; they share the fold's L2 and temperature */
   int      epochs;          /* passes over the training part per model */
+  int      draws_cap;       /* > 0: a model draws at most about this many training rows
+                             * in all: on a large set it makes fewer passes (rounded,
+                             * at least one), since each pass already holds more
+                             * examples; 0: no cap */
+  int      draws_min;       /* > 0: a model draws at least about this many training rows:
+                             * on a small set it makes more passes (rounded up), since a
+                             * few hundred rows x @epochs is only a handful of steps;
+                             * 0: no floor */
   int      batch_size;
   double   learning_rate;   /* Adam step size at the start of the cosine schedule */
   double   l2;              /* > 0: this L2 strength; <= 0: one set of models per
@@ -147,6 +155,10 @@ typedef struct {
  * @labels: 0..@n_classes-1, or -1 for no label.
  * @weights: NULL, or a non-negative weight per sample (e.g. verified samples
  *   count more); normalised to mean 1 over each training part.
+ * @groups: NULL, or a group id per sample: samples with the same id (exact
+ *   copies of one picture) always fall in the same fold, so that no model
+ *   predicts a sample after training on its copy's label, which would make
+ *   a copied wrong label look right. Ids must not be derived from labels.
  * @report_out: NULL, or filled.
  *
  * @progress is called from worker threads, one call at a time.
@@ -159,6 +171,7 @@ gboolean curator_classifier_cross_val_predict (const CuratorClassifierParams *pa
                                                const float                   *features_flip,
                                                const int                     *labels,
                                                const float                   *weights,
+                                               const guint32                 *groups,
                                                gsize                          n_samples,
                                                gsize                          n_dims,
                                                int                            n_classes,

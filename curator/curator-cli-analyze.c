@@ -50,6 +50,7 @@ cli_cmd_analyze (int argc, char **argv)
 {
   CuratorAnalyzeOptions options;
   g_autofree char *model = NULL;
+  g_autofree char *features = NULL;
   int folds = 0, side = 0, centroids = 0, pool = 0, epochs = 0, seed = -1, rounds = 0;
   double smoothing = -1, l2 = -1;   /* -1: not given */
   gboolean no_flip = FALSE, no_balance = FALSE, no_color_hog = FALSE, relearn = FALSE;
@@ -60,13 +61,15 @@ cli_cmd_analyze (int argc, char **argv)
     { "centroids", 0, 0, G_OPTION_ARG_INT, &centroids, "Patch dictionary size", "N" },
     { "pool", 0, 0, G_OPTION_ARG_INT, &pool, "Pooling grid: 2 (quadrants) or 3 (default)", "N" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "Classifier: logreg or mlp", "KIND" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Training epochs per model", "N" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Training epochs per model (default 6, fewer on large sets, more on small ones)", "N" },
     { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &l2, "L2 strength (default 1e-3; 0 = choose from a grid by held-out validation)", "X" },
     { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0.1)", "X" },
     { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No horizontal-flip augmentation", NULL },
     { "no-balance", 0, 0, G_OPTION_ARG_NONE, &no_balance, "No class-balanced sampling", NULL },
     { "no-color-hog", 0, 0, G_OPTION_ARG_NONE, &no_color_hog, "No colour/gradient histogram features", NULL },
     { "relearn", 0, 0, G_OPTION_ARG_NONE, &relearn, "Learn a new patch dictionary even if one is cached", NULL },
+    { "features", 0, 0, G_OPTION_ARG_STRING, &features,
+      "Feature extractor in place of the built-in ones, e.g. embeddings:FILE (see `curator plugins`)", "NAME[:ARG]" },
     { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Self-training rounds (default 2; 1 = none)", "R" },
     { NULL }
   };
@@ -110,7 +113,12 @@ cli_cmd_analyze (int argc, char **argv)
   if (pool != 0)
     options.patch.pool = pool;
   if (epochs != 0)
-    options.classifier.epochs = epochs;
+    {
+      /* Exactly N passes: no adjustment to the size of the set. */
+      options.classifier.epochs = epochs;
+      options.classifier.draws_cap = 0;
+      options.classifier.draws_min = 0;
+    }
   if (rounds != 0)
     {
       if (rounds < 1 || rounds > 10)
@@ -133,6 +141,7 @@ cli_cmd_analyze (int argc, char **argv)
   options.classifier.balance = !no_balance;
   options.color_hog = !no_color_hog;
   options.relearn = relearn;
+  options.features = features;
   {
     g_autoptr(GError) invalid = NULL;
 

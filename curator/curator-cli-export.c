@@ -102,6 +102,7 @@ cli_cmd_export (int argc, char **argv)
   g_autofree char *rebalance = NULL;
   g_autofree char *target = NULL;
   g_autofree char *layout = NULL;
+  g_autofree char *format = NULL;
   g_autofree char *files = NULL;
   g_autofree char *seed = NULL;
   gboolean keep_splits = FALSE, force = FALSE;
@@ -118,6 +119,8 @@ cli_cmd_export (int argc, char **argv)
       "Samples per class to rebalance to: max, median, min or N "
       "(default max for oversample, min for undersample)", "N" },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout, "imagefolder (default), csv or jsonl", "LAYOUT" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format,
+      "A layout, or an exporter plugin that adds its manifests (see `curator plugins`)", "NAME" },
     { "files", 0, 0, G_OPTION_ARG_STRING, &files,
       "link (hard links, default; copies across file systems), symlink, copy or none", "HOW" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1); same seed, same export", "S" },
@@ -175,6 +178,14 @@ cli_cmd_export (int argc, char **argv)
       code = cli_usage (context, "--layout: '%s' is not imagefolder, csv or jsonl", layout);
       goto out;
     }
+  /* --format: a built-in layout, or an exporter that adds its manifests
+   * (written inside the export, before it appears at OUT). */
+  if (format != NULL && !cli_export_format_is_plugin (format, &error))
+    curator_export_layout_from_string (format, &options.layout);
+  else if (format != NULL && error == NULL)
+    options.exporter = g_strdup (format);
+  if (error != NULL)
+    goto usage;
   if (files != NULL && !curator_export_files_from_string (files, &options.files))
     {
       code = cli_usage (context, "--files: '%s' is not link, symlink, copy or none", files);

@@ -82,6 +82,76 @@ add_issue_names (JsonBuilder *b, const char *name, guint32 issues)
   json_builder_end_array (b);
 }
 
+/* The run's trust estimate: the stored one, or for a run stored without
+ * one, the same computed from its scores. FALSE on a database error. */
+static gboolean
+run_view_trust (const RunView *v, CuratorDb *db, CuratorIssuesTrust *trust, int *code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree CuratorDbScore **list = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  gsize n = 0;
+
+  if (curator_issues_trust_load (db, v->run->id, trust, &error))
+    return TRUE;
+  if (!g_error_matches (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND))
+    {
+      *code = cli_fail (error);
+      return FALSE;
+    }
+  list = g_new (CuratorDbScore *, MAX (g_hash_table_size (v->scores), 1));
+  g_hash_table_iter_init (&iter, v->scores);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    list[n++] = value;
+  curator_issues_trust_from_scores (list, n, (guint) MAX (v->run->n_classes, 2), trust);
+  return TRUE;
+}
+
+static void
+add_trust (JsonBuilder *b, const CuratorIssuesTrust *trust)
+{
+  g_autofree char *text = curator_issues_trust_describe (trust);
+
+  json_builder_set_member_name (b, "trust");
+  json_builder_begin_object (b);
+  cli_json_add_int (b, "flagged", (gint64) trust->n_flagged);
+  cli_json_add_double (b, "estimated_precision", trust->precision);
+  cli_json_add_double (b, "estimated_noise_rate", trust->noise_rate);
+  cli_json_add_double (b, "agreement", trust->accuracy);
+  cli_json_add_double (b, "confidence", trust->confidence);
+  cli_json_add_bool (b, "weak", trust->weak);
+  cli_json_add_string (b, "statement", text);
+  json_builder_end_object (b);
+}
+
+/* Prints @text with its lines folded at spaces to at most @width columns. */
+static void
+print_wrapped (const char *text, int width)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (int l = 0; lines[l] != NULL; l++)
+    {
+      g_auto(GStrv) words = g_strsplit (lines[l], " ", -1);
+      int column = 0;
+
+      for (int w = 0; words[w] != NULL; w++)
+        {
+          int len = (int) g_utf8_strlen (words[w], -1);
+
+          if (column > 0 && column + 1 + len > width)
+            {
+              g_print ("\n");
+              column = 0;
+            }
+          g_print ("%s%s", column == 0 ? "" : " ", words[w]);
+          column += (column == 0 ? 0 : 1) + len;
+        }
+      g_print ("\n");
+    }
+}
+
 /* ---- issues ------------------------------------------------------------------------ */
 
 /* One flagged sample and where it goes in the list: by tier (label issues,
@@ -203,6 +273,7 @@ cli_cmd_issues (int argc, char **argv)
   guint32 mask = ~(guint32) CURATOR_ISSUE_MINORITY;  /* a class's size is not a sample's issue */
   gint64 class_id = 0;
   gsize counts[CURATOR_ISSUE_N_BITS] = { 0 };
+  CuratorIssuesTrust trust;
   int code = CLI_EXIT_OK;
 
   g_option_context_set_description (context,
@@ -233,7 +304,7 @@ cli_cmd_issues (int argc, char **argv)
       code = CLI_EXIT_NOT_FOUND;
       goto out;
     }
-  if (!run_view_load (&v, db, &code))
+  if (!run_view_load (&v, db, &code) || !run_view_trust (&v, db, &trust, &code))
     goto out;
 
   /* Quality severities for ordering, from the statistics of the run's samples. */
@@ -294,6 +365,7 @@ cli_cmd_issues (int argc, char **argv)
           cli_json_add_int (b, curator_issue_to_string (1u << bit), (gint64) counts[bit]);
       json_builder_end_object (b);
       print_minority (db, &v, b);
+      add_trust (b, &trust);
       json_builder_set_member_name (b, "samples");
       json_builder_begin_array (b);
       for (guint i = 0; i < shown; i++)
@@ -331,6 +403,11 @@ cli_cmd_issues (int argc, char **argv)
                                 counts[bit], curator_issue_to_string (1u << bit));
     g_print ("Run %" G_GINT64_FORMAT ": %u sample%s flagged%s%s\n", v.run->id, entries_out->len,
              entries_out->len == 1 ? "" : "s", summary->len ? ": " : "", summary->str);
+    if (kind == NULL || (mask & CURATOR_ISSUES_KIND_LABEL))
+      {
+        g_autofree char *text = curator_issues_trust_describe (&trust);
+        print_wrapped (text, 78);
+      }
     if (kind == NULL || (mask & CURATOR_ISSUE_MINORITY))
       print_minority (db, &v, NULL);
     for (guint i = 0; i < shown; i++)
@@ -474,7 +551,8 @@ cli_cmd_accept (int argc, char **argv)
 
   if (!dry_run && chosen->len > 0)
     {
-      if (!curator_db_begin (db, &error))
+      /* One batch: one transaction, and one step for `curator undo`. */
+      if (curator_db_begin_batch (db, &error) == 0)
         {
           code = cli_fail (error);
           goto out;
@@ -491,13 +569,13 @@ cli_cmd_accept (int argc, char **argv)
           if (event <= 0)
             {
               g_prefix_error (&error, "sample %" G_GINT64_FORMAT " (%s): ", s->id, s->path);
-              curator_db_rollback (db);
+              curator_db_end_batch (db, FALSE, NULL);
               code = cli_fail (error);
               goto out;
             }
           g_array_append_val (events, event);
         }
-      if (!curator_db_commit (db, &error))
+      if (!curator_db_end_batch (db, TRUE, &error))
         {
           code = cli_fail (error);
           goto out;
@@ -703,6 +781,7 @@ cli_cmd_eval (int argc, char **argv)
   g_autofree gboolean *flagged = NULL;
   g_autofree double *quality = NULL;
   RunView v = { 0 };
+  CuratorIssuesTrust trust;
   gsize len = 0, n = 0, n_unmatched = 0, n_truth_rows = 0;
   int file_col, truth_col, k, code = CLI_EXIT_OK;
 
@@ -840,6 +919,8 @@ cli_cmd_eval (int argc, char **argv)
       goto out;
     }
   e = curator_issues_evaluate (labels, truth, flagged, quality, suggested, predicted, n, (guint) k);
+  if (!run_view_trust (&v, db, &trust, &code))
+    goto out;
 
   if (common.json)
     {
@@ -857,6 +938,8 @@ cli_cmd_eval (int argc, char **argv)
       cli_json_add_double (b, "recall", e->recall);
       cli_json_add_double (b, "f1", e->f1);
       cli_json_add_double (b, "auroc", e->auroc);
+      cli_json_add_double (b, "estimated_precision", trust.precision);
+      cli_json_add_bool (b, "weak", trust.weak);
       json_builder_set_member_name (b, "precision_at");
       json_builder_begin_object (b);
       for (int a = 0; a < CURATOR_ISSUES_EVAL_N_AT; a++)
@@ -899,6 +982,12 @@ cli_cmd_eval (int argc, char **argv)
   print_percent_or_dash (e->recall);
   g_print (", F1 ");
   print_percent_or_dash (e->f1);
+  g_print ("\nTrust         estimated precision ");
+  print_percent_or_dash (trust.precision);
+  g_print (" (measured ");
+  print_percent_or_dash (e->precision);
+  g_print ("); %s", trust.weak ? "the run warned that its model is too weak to vouch for the flags"
+                                : "no warning");
   g_print ("\nRanking       AUROC ");
   print_percent_or_dash (e->auroc);
   g_print ("; precision among the worst");

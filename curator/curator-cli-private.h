@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "curator-db.h"
+#include "curator-export.h"
 #include "curator-progress.h"
 
 G_BEGIN_DECLS
@@ -93,6 +94,18 @@ int cli_cmd_history  (int argc, char **argv);
 int cli_cmd_issues   (int argc, char **argv);
 int cli_cmd_accept   (int argc, char **argv);
 int cli_cmd_eval     (int argc, char **argv);
+int cli_cmd_report   (int argc, char **argv);
 int cli_cmd_export   (int argc, char **argv);
+int cli_cmd_plugins  (int argc, char **argv);
+
+/* export --format NAME (curator-cli-plugins.c): TRUE when @name is an
+ * exporter plugin rather than a built-in layout (with @error set when it is
+ * neither); the export then runs it in its temporary folder. */
+gboolean cli_export_format_is_plugin (const char *name, GError **error);
+/* index --import NAME[:ARG]: runs the importer on @root and writes its
+ * listing as a manifest beside @project (PROJECT.import-NAME.csv), whose
+ * path it returns for CuratorIndexOptions.manifest. (transfer full) */
+char    *cli_index_import            (const char *spec, const char *root, const char *project,
+                                      GError **error);
 
 G_END_DECLS

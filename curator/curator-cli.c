@@ -324,6 +324,7 @@ static int
 cmd_index (int argc, char **argv)
 {
   g_autofree char *manifest = NULL;
+  g_autofree char *import = NULL;
   gboolean reread = FALSE;
   int n_threads = 0;
   const GOptionEntry entries[] = {
@@ -331,6 +332,8 @@ cmd_index (int argc, char **argv)
       "CSV manifest with columns file,label[,split]; paths relative to ROOT", "FILE" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &n_threads, "Decoding threads (default: one per core)", "N" },
     { "reread", 0, 0, G_OPTION_ARG_NONE, &reread, "Read every file again, even unchanged ones", NULL },
+    { "import", 0, 0, G_OPTION_ARG_STRING, &import,
+      "List the files with an importer, e.g. csv:FILE (see `curator plugins`)", "NAME[:ARG]" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("ROOT - index a dataset into the project");
@@ -364,6 +367,20 @@ cmd_index (int argc, char **argv)
   if (db == NULL)
     goto out;
 
+  if (import != NULL)
+    {
+      if (manifest != NULL)
+        {
+          code = cli_usage (context, "--import and --manifest exclude each other");
+          goto out;
+        }
+      manifest = cli_index_import (import, argv[1], curator_db_get_path (db), &error);
+      if (manifest == NULL)
+        {
+          code = cli_fail (error);
+          goto out;
+        }
+    }
   options.root = argv[1];
   options.manifest = manifest;
   options.n_threads = n_threads;
@@ -622,8 +639,10 @@ static const Command commands[] = {
   { "history", cli_cmd_history, "The decision log" },
   { "issues",  cli_cmd_issues,  "What the latest analysis flagged, worst first" },
   { "accept",  cli_cmd_accept,  "Accept the suggested labels (by sample or by confidence)" },
+  { "report",  cli_cmd_report,  "A summary of the latest analysis for a person to read" },
   { "eval",    cli_cmd_eval,    "Score the latest analysis against a file of true labels" },
   { "export",  cli_cmd_export,  "Write a cleaned, rebalanced, leak-free train/val/test split" },
+  { "plugins", cli_cmd_plugins, "List feature extractors, importers and exporters (built-in and loaded)" },
 };
 
 static void
@@ -641,8 +660,9 @@ print_help (FILE *out)
 int
 main (int argc, char **argv)
 {
-  /* Before anything else: OpenBLAS may have chosen kernels 5x too slow. */
-  curator_blas_ensure_fast_kernels (argv);
+  /* Before anything else: OpenBLAS may have chosen kernels 5x too slow.
+   * Only analyze multiplies matrices. */
+  curator_blas_ensure_fast_kernels (argv, argc < 2 || strcmp (argv[1], "analyze") == 0);
   setlocale (LC_ALL, "");
 
   if (argc < 2)

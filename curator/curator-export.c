@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "curator-export.h"
 #include "curator-issues.h"
 #include "curator-path.h"
+#include "curator-plugins.h"
 
 /* Longest stem of an output file or folder name, in bytes: leaves room in
  * the 255-byte component for "__rep123456", "~123456" and an extension. */
@@ -129,6 +131,7 @@ curator_export_options_clear (CuratorExportOptions *options)
   g_return_if_fail (options != NULL);
 
   g_clear_pointer (&options->out, g_free);
+  g_clear_pointer (&options->exporter, g_free);
   for (guint s = 0; s < CURATOR_EXPORT_MAX_SPLITS; s++)
     g_clear_pointer (&options->split_names[s], g_free);
   options->n_splits = 0;
@@ -139,6 +142,7 @@ options_copy (CuratorExportOptions *dest, const CuratorExportOptions *src)
 {
   *dest = *src;
   dest->out = g_strdup (src->out);
+  dest->exporter = g_strdup (src->exporter);
   for (guint s = 0; s < CURATOR_EXPORT_MAX_SPLITS; s++)
     dest->split_names[s] = s < src->n_splits ? g_strdup (src->split_names[s]) : NULL;
 }
@@ -1009,7 +1013,7 @@ load_classes (Planner *p, GError **error)
   if (classes == NULL)
     return FALSE;
   /* The one name a class folder must not take: a split's metadata file. */
-  if (plan->options.layout == CURATOR_EXPORT_LAYOUT_JSONL)
+  if (plan->options.layout == CURATOR_EXPORT_LAYOUT_JSONL || g_strcmp0 (plan->options.exporter, "jsonl") == 0)
     name_take (used, "metadata.jsonl");
   p->class_index = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   plan->n_classes = classes->len;
@@ -1887,6 +1891,15 @@ curator_export_plan_new (CuratorDb                  *db,
       g_set_error_literal (error, CURATOR_ERROR, CURATOR_ERROR_INVALID, "--target must be at least 1");
       return NULL;
     }
+  /* Found now, not after every file is written. */
+  if (options->exporter != NULL &&
+      curator_plugin_registry_find (curator_plugins_get_default (), CURATOR_PLUGIN_KIND_EXPORTER,
+                                    options->exporter) == NULL)
+    {
+      g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND,
+                   "No exporter called \"%s\" (see `curator plugins`)", options->exporter);
+      return NULL;
+    }
   for (guint s = 0; s < options->n_splits; s++)
     if (options->split_names[s] == NULL || !(options->split_fractions[s] > 0))
       {
@@ -2267,6 +2280,40 @@ write_files (Writer *w, GError **error)
   return TRUE;
 }
 
+/* The layout's exporter, then options.exporter when it names another: both
+ * through the registry, as a module would be called, with the temporary
+ * folder as their OUT. */
+static gboolean
+write_exporters (Writer *w, GError **error)
+{
+  const CuratorExportPlan *plan = w->plan;
+  const char *ids[2] = { curator_export_layout_to_string (plan->options.layout), plan->options.exporter };
+  guint n = plan->entries->len;
+  g_autofree CuratorExportRecord *records = g_new0 (CuratorExportRecord, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    {
+      const CuratorExportEntry *e = &g_array_index (plan->entries, CuratorExportEntry, i);
+
+      records[i] = (CuratorExportRecord) {
+        .split = plan->splits[e->split].name,
+        .file = e->file,
+        .label = plan->classes[e->klass].label,
+        .source = e->path,
+        .sample_id = e->sample_id,
+        .repeat = (int) e->repeat,
+      };
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      if (ids[i] == NULL || (i > 0 && strcmp (ids[i], ids[0]) == 0))
+        continue;
+      if (!curator_plugin_export (NULL, ids[i], plan->root, w->tmp, records, n, plan, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 write_manifests (Writer *w, GError **error)
 {
@@ -2286,10 +2333,18 @@ write_manifests (Writer *w, GError **error)
       csv_field (sources, e->path);
       g_string_append_printf (sources, ",%u\n", e->repeat);
     }
-  if (!write_text (w->tmp, "sources.csv", sources, error))
-    return FALSE;
+  return write_text (w->tmp, "sources.csv", sources, error);
+}
 
-  switch (plan->options.layout)
+gboolean
+_curator_export_write_layout (const CuratorExportPlan *plan,
+                              CuratorExportLayout      layout,
+                              const char              *dir,
+                              GError                 **error)
+{
+  g_return_val_if_fail (plan != NULL && dir != NULL, FALSE);
+
+  switch (layout)
     {
     case CURATOR_EXPORT_LAYOUT_IMAGEFOLDER:
       return TRUE;   /* the folders are the manifest */
@@ -2323,17 +2378,17 @@ write_manifests (Writer *w, GError **error)
                 g_string_append_c (one, '\n');
               }
             name = g_strconcat (plan->splits[s].folder, ".csv", NULL);
-            if (!write_text (w->tmp, name, one, error))
+            if (!write_text (dir, name, one, error))
               return FALSE;
           }
-        return write_text (w->tmp, "labels.csv", all, error);
+        return write_text (dir, "labels.csv", all, error);
       }
 
     case CURATOR_EXPORT_LAYOUT_JSONL:
       for (guint s = 0; s < plan->n_splits; s++)
         {
           g_autoptr(GString) lines = g_string_new (NULL);
-          g_autofree char *folder = g_build_filename (w->tmp, plan->splits[s].folder, NULL);
+          g_autofree char *folder = g_build_filename (dir, plan->splits[s].folder, NULL);
           gsize prefix = strlen (plan->splits[s].folder) + 1;
 
           if (plan->splits[s].n_entries == 0)
@@ -2511,6 +2566,8 @@ card_json (const CuratorExportPlan *plan, const CuratorExportReport *report, GSt
   if (o->target == CURATOR_EXPORT_TARGET_COUNT)
     JW_INT (&jw, "target_count", o->target_count);
   JW_STR (&jw, "layout", curator_export_layout_to_string (o->layout));
+  if (o->exporter != NULL)
+    JW_STR (&jw, "exporter", o->exporter);
   JW_STR (&jw, "files", curator_export_files_to_string (o->files));
   JW_INT (&jw, "phash_radius", o->phash_radius);
   {
@@ -2730,6 +2787,8 @@ card_markdown (const CuratorExportPlan *plan, const CuratorExportReport *report,
   g_string_append_printf (md, "\n- layout: %s\n- files: %s\n- perceptual-hash radius: %d\n",
                           curator_export_layout_to_string (o->layout),
                           curator_export_files_to_string (o->files), o->phash_radius);
+  if (o->exporter != NULL)
+    g_string_append_printf (md, "- also written by the exporter: %s\n", o->exporter);
 
   g_string_append (md, "\n## What was done\n\n");
   g_string_append (md, "- Corrupt and missing files are never exported; samples a person excluded are dropped.\n");
@@ -2965,6 +3024,65 @@ commit_export (const char *tmp, const char *out, gboolean replace, GError **erro
   return TRUE;
 }
 
+/* Locks the temporary folder @path for as long as the returned descriptor is
+ * open (flock on the folder itself, so nothing extra lands in the export):
+ * the mark of a writer still alive. -1 with errno when the folder cannot be
+ * opened or someone else holds it. */
+static int
+lock_temp_folder (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    return -1;
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int errsv = errno;
+
+      close (fd);
+      errno = errsv;
+      return -1;
+    }
+  return fd;
+}
+
+/* Removes the temporary folders of earlier exports to @base that were killed
+ * before they could clean up: a folder whose lock can be taken has no live
+ * writer. One another export is still writing stays. What cannot be removed
+ * becomes a note, never an error: this is tidying, not the export. */
+static void
+remove_stale_temp_folders (const char *parent, const char *base, CuratorExportReport *report)
+{
+  g_autofree char *prefix = g_strdup_printf (".%s.curator-tmp-", base);
+  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      GStatBuf st;
+      int fd;
+
+      if (!g_str_has_prefix (name, prefix))
+        continue;
+      path = g_build_filename (parent, name, NULL);
+      if (g_lstat (path, &st) != 0 || !S_ISDIR (st.st_mode))
+        continue;
+      fd = lock_temp_folder (path);
+      if (fd < 0)
+        continue;   /* a live writer, or not ours to open */
+      if (remove_tree (path))
+        g_ptr_array_add (report->notes,
+                         g_strdup_printf ("removed %s, left by an export that was interrupted", path));
+      else
+        g_ptr_array_add (report->notes,
+                         g_strdup_printf ("could not fully remove %s, left by an interrupted export", path));
+      close (fd);
+    }
+}
+
 gboolean
 curator_export_write (const CuratorExportPlan *plan,
                       CuratorExportReport     *report,
@@ -2981,6 +3099,7 @@ curator_export_write (const CuratorExportPlan *plan,
   Writer w = { 0 };
   GStatBuf st;
   gboolean exists, ok;
+  int lock_fd = -1;
 
   g_return_val_if_fail (plan != NULL, FALSE);
   g_return_val_if_fail (plan->options.out != NULL, FALSE);
@@ -3040,11 +3159,22 @@ curator_export_write (const CuratorExportPlan *plan,
       goto fail;
     }
 
+  remove_stale_temp_folders (parent, base, report);
   /* Same folder as OUT: the same file system, so the final rename is atomic. */
   tmp = g_strdup_printf ("%s/.%s.curator-tmp-XXXXXX", parent, base);
   if (g_mkdtemp_full (tmp, 0755) == NULL)
     {
       set_io_error (error, errno, "cannot create the export next to %s", out);
+      goto fail;
+    }
+  /* Held until the end: another export's tidying leaves this folder alone.
+   * (An export that tidies between mkdtemp and here sees a folder it may
+   * take: the lock fails below and this export stops, never the other.) */
+  lock_fd = lock_temp_folder (tmp);
+  if (lock_fd < 0)
+    {
+      set_io_error (error, errno, "cannot lock %s", tmp);
+      remove_tree (tmp);
       goto fail;
     }
 
@@ -3059,9 +3189,12 @@ curator_export_write (const CuratorExportPlan *plan,
   if (ok)
     {
       writer_progress (&w, 0.9, "Writing manifests", TRUE);
+      /* Exporters last: curator-plugin.h promises them the files,
+       * sources.csv and the card already in place. */
       ok = write_manifests (&w, error) &&
            (plan->options.rebalance != CURATOR_EXPORT_REBALANCE_WEIGHTS || write_weights (&w, error)) &&
-           write_card (&w, error);
+           write_card (&w, error) &&
+           write_exporters (&w, error);
     }
   if (ok && g_cancellable_set_error_if_cancelled (cancellable, error))
     ok = FALSE;
@@ -3088,10 +3221,13 @@ curator_export_write (const CuratorExportPlan *plan,
                                       "impossible (the export is on another file system than the dataset)",
                                       report->n_copy_fallbacks));
   writer_progress (&w, 1.0, "Done", TRUE);
+  close (lock_fd);
   curator_export_report_clear (&local_report);
   return TRUE;
 
 fail:
+  if (lock_fd >= 0)
+    close (lock_fd);
   curator_export_report_clear (&local_report);
   return FALSE;
 }

@@ -41,6 +41,10 @@
  * (union-find, curator_duplicate_groups), and a group is placed whole.
  * Rebalancing touches the training split only (the split named "train",
  * else the first); val and test keep the true class distribution.
+ * A layout's manifests are written by the registry exporter of the same
+ * name (curator-builtin-export.c), and options->exporter (a module such as
+ * plugins/example-exporter, or another layout) adds its own, both into the
+ * temporary folder, so they appear with the export or not at all.
  * Every layout also writes OUT/sources.csv (split,file,label,sample,source,
  * repeat; source relative to the dataset root) mapping each exported file
  * back to its sample.
@@ -131,6 +135,10 @@ typedef struct {
   gboolean force;                /* replace an existing export at OUT */
   int      phash_radius;         /* CURATOR_PHASH_RADIUS_DEFAULT; < 0: no perceptual-hash pairs */
   guint32  flag_mask;            /* issue bits that make a sample "flagged"; CURATOR_ISSUES_KIND_LABEL */
+  char    *exporter;             /* owned; NULL, or an exporter of the plugin registry (a module's
+                                  * or a built-in layout's id) whose manifests are written too,
+                                  * after the layout's own, inside the export before it is
+                                  * renamed into place */
 } CuratorExportOptions;
 
 /* Defaults: train/val/test 0.8/0.1/0.1, flagged drop, no rebalancing,
@@ -354,6 +362,14 @@ gboolean curator_export_write (const CuratorExportPlan *plan,
                                CuratorProgressFunc      progress,
                                gpointer                 progress_data,
                                GError                 **error);
+
+/* The manifests of @layout for @plan, written into @dir (the export's
+ * temporary folder): what the built-in exporters of curator-builtin-export.c
+ * run. Private to the core. */
+gboolean _curator_export_write_layout (const CuratorExportPlan *plan,
+                                       CuratorExportLayout      layout,
+                                       const char              *dir,
+                                       GError                 **error);
 
 /* curator_export_plan_new + curator_export_write; @plan_out (nullable)
  * receives the plan on success. */

@@ -1062,14 +1062,19 @@ curator_blas_suggest_coretype (void)
 }
 
 void
-curator_blas_ensure_fast_kernels (char **argv)
+curator_blas_ensure_fast_kernels (char **argv, gboolean uses_blas)
 {
   const char *suggestion = curator_blas_suggest_coretype ();
+  gboolean set_threads = !uses_blas && g_getenv ("OPENBLAS_NUM_THREADS") == NULL;
 
   if (suggestion == NULL || g_getenv ("CURATOR_NO_BLAS_REEXEC") != NULL)
     return;
   g_setenv ("OPENBLAS_CORETYPE", suggestion, TRUE);
+  if (set_threads)
+    g_setenv ("OPENBLAS_NUM_THREADS", "1", TRUE);
   execv ("/proc/self/exe", argv);
   /* Still here: keep the slow kernels; results are the same. */
   g_unsetenv ("OPENBLAS_CORETYPE");
+  if (set_threads)
+    g_unsetenv ("OPENBLAS_NUM_THREADS");
 }

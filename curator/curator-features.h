@@ -240,8 +240,11 @@ const char *curator_blas_suggest_coretype (void);
  * it: when curator_blas_suggest_coretype() names better kernels, sets
  * OPENBLAS_CORETYPE and re-executes the program with the same arguments, so
  * this returns only when the kernels are already right (or re-executing
- * failed, which costs speed, not correctness). */
-void curator_blas_ensure_fast_kernels (char **argv);
+ * failed, which costs speed, not correctness). A program that will do no
+ * matrix work passes @uses_blas FALSE: the re-executed one then also gets
+ * OPENBLAS_NUM_THREADS=1 (unless set), since OpenBLAS's idle worker threads
+ * spin for a while after start-up and took ~10% off `curator index`. */
+void curator_blas_ensure_fast_kernels (char **argv, gboolean uses_blas);
 
 /* The kernel set OpenBLAS uses, e.g. "SkylakeX". (transfer none) */
 const char *curator_blas_get_corename (void);

@@ -1,7 +1,9 @@
 /* curator-index.c: the indexer.
  *
- * Three phases. (1) List the candidates: walk the class folders or read the
- * manifest, giving (relative path, label, split) sorted by path. (2) Hand
+ * Three phases. (1) List the candidates through an importer of the plugin
+ * registry: "imagefolder" (the walk of class folders below, which is that
+ * built-in importer's code) or "csv" with the manifest, giving (relative
+ * path, label, split), then sorted by path. (2) Hand
  * them in chunks to a thread pool; a worker looks at each file (a known one
  * by size and mtime first), reads it once, and unless its bytes turn out
  * unchanged decodes it and computes every fact. Workers do everything but
@@ -22,8 +24,8 @@
 
 #include "curator-image.h"
 #include "curator-index.h"
-#include "curator-manifest.h"
 #include "curator-path.h"
+#include "curator-plugins.h"
 
 /* How many results may wait for their turn to be written, and how many
  * samples one transaction holds. */
@@ -106,27 +108,33 @@ is_split_name (const char *name)
   return FALSE;
 }
 
-/* ---- phase 1: the walk --------------------------------------------------- */
+/* ---- phase 1: the walk (the imagefolder importer) ------------------------- */
 
 typedef struct {
   const char *root;
   CuratorPathRoot *checked_root; /* resolves names read from disk, byte for byte */
-  GPtrArray  *candidates;   /* of Candidate */
+  CuratorImportEmit emit;
+  void       *emit_data;
+  gboolean    stopped;      /* emit asked to stop */
   GHashTable *visited;      /* "dev:ino" of folders walked, against symlink loops */
-  GPtrArray  *problems;
-  GCancellable *cancellable;
+  const CuratorPluginContext *ctx;
 } Walk;
 
 static void
-walk_add (Walk *walk, const char *rel, const char *label, const char *split, char *problem)
+walk_problem (Walk *walk, char *message)
 {
-  Candidate *c = g_new0 (Candidate, 1);
+  if (walk->ctx->warn != NULL)
+    walk->ctx->warn (walk->ctx->host_data, message);
+  g_free (message);
+}
 
-  c->path = g_strdup (rel);
-  c->label = g_strdup (label);
-  c->split = g_strdup (split);
-  c->problem = problem;
-  g_ptr_array_add (walk->candidates, c);
+/* FALSE when the host wants no more. */
+static gboolean
+walk_add (Walk *walk, const char *rel, const char *label, const char *split)
+{
+  if (walk->emit (walk->emit_data, rel, label, split) != 0)
+    walk->stopped = TRUE;
+  return !walk->stopped;
 }
 
 /* Walks the folder @rel (relative to the root, "" for the root itself).
@@ -146,13 +154,9 @@ walk_folder (Walk        *walk,
   DIR *dir;
   struct dirent *entry;
 
-  if (g_cancellable_set_error_if_cancelled (walk->cancellable, error))
-    return FALSE;
-
   if (g_stat (abs, &st) != 0)
     {
-      g_ptr_array_add (walk->problems,
-                       g_strdup_printf ("%s: cannot read folder: %s", *rel ? rel : ".", g_strerror (errno)));
+      walk_problem (walk, g_strdup_printf ("%s: cannot read folder: %s", *rel ? rel : ".", g_strerror (errno)));
       return TRUE;
     }
   {
@@ -160,8 +164,7 @@ walk_folder (Walk        *walk,
 
     if (!g_hash_table_add (walk->visited, key))
       {
-        g_ptr_array_add (walk->problems,
-                         g_strdup_printf ("%s: folder already walked (symlink loop?), skipped", rel));
+        walk_problem (walk, g_strdup_printf ("%s: folder already walked (symlink loop?), skipped", rel));
         return TRUE;
       }
   }
@@ -179,8 +182,7 @@ walk_folder (Walk        *walk,
                        "Cannot read the dataset folder %s: %s", walk->root, g_strerror (saved_errno));
           return FALSE;
         }
-      g_ptr_array_add (walk->problems,
-                       g_strdup_printf ("%s: cannot read folder: %s", rel, g_strerror (saved_errno)));
+      walk_problem (walk, g_strdup_printf ("%s: cannot read folder: %s", rel, g_strerror (saved_errno)));
       return TRUE;
     }
   while ((entry = readdir (dir)) != NULL)
@@ -216,11 +218,16 @@ walk_folder (Walk        *walk,
 
               if (resolved == NULL)
                 {
+                  /* A picture is still a candidate, recorded as unreadable
+                   * with this reason: the indexer checks every symbolic
+                   * link an importer lists against the root again. */
                   if (has_image_suffix (child))
-                    walk_add (walk, child_rel, NULL, NULL, g_strdup (link_error->message));
+                    {
+                      if (!walk_add (walk, child_rel, NULL, NULL))
+                        return FALSE;
+                    }
                   else
-                    g_ptr_array_add (walk->problems,
-                                     g_strdup_printf ("%s: %s", child_rel, link_error->message));
+                    walk_problem (walk, g_strdup_printf ("%s: %s", child_rel, link_error->message));
                   continue;
                 }
               if (g_stat (child_abs, &st) != 0)
@@ -259,39 +266,55 @@ walk_folder (Walk        *walk,
            * candidates; reading them tells what they really are. */
           gboolean in_split_root = depth == 1 && split != NULL && label == NULL;
 
-          walk_add (walk, child_rel, in_split_root ? NULL : label, split, NULL);
+          if (!walk_add (walk, child_rel, in_split_root ? NULL : label, split))
+            return FALSE;
         }
     }
   return TRUE;
 }
 
-static GPtrArray *
-list_from_manifest (const char *root, const char *manifest_path, GPtrArray *problems, GError **error)
+gboolean
+_curator_index_walk (const CuratorPluginContext *ctx,
+                     CuratorImportEmit           emit,
+                     void                       *emit_data,
+                     GError                    **error)
 {
-  g_autoptr(CuratorManifest) manifest = curator_manifest_read (manifest_path, root, error);
-  GPtrArray *candidates;
+  g_autoptr(CuratorPathRoot) checked_root = NULL;
+  g_autoptr(GHashTable) visited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Walk walk = { ctx->root, NULL, emit, emit_data, FALSE, visited, ctx };
 
-  if (manifest == NULL)
-    return NULL;
+  g_return_val_if_fail (ctx->root != NULL && emit != NULL, FALSE);
 
-  candidates = g_ptr_array_new_with_free_func (candidate_free);
-  for (guint i = 0; i < manifest->entries->len; i++)
-    {
-      CuratorManifestEntry *e = g_ptr_array_index (manifest->entries, i);
-      Candidate *c = g_new0 (Candidate, 1);
+  checked_root = curator_path_root_new (ctx->root, error);
+  if (checked_root == NULL)
+    return FALSE;
+  walk.checked_root = checked_root;
+  /* Stopped by the host is not a failure. */
+  return walk_folder (&walk, "", 0, NULL, NULL, error) || walk.stopped;
+}
 
-      c->path = g_strdup (e->file);
-      c->label = e->label != NULL && *e->label ? g_strdup (e->label) : NULL;
-      c->split = e->split != NULL && *e->split ? g_strdup (e->split) : NULL;
-      g_ptr_array_add (candidates, c);
-    }
-  for (guint i = 0; i < manifest->problems->len; i++)
-    {
-      CuratorManifestProblem *p = g_ptr_array_index (manifest->problems, i);
+/* How the listing of the importer reaches phase 2. */
+typedef struct {
+  GPtrArray    *candidates;
+  GCancellable *cancellable;
+} Listing;
 
-      g_ptr_array_add (problems, g_strdup_printf ("%s:%u: %s", manifest_path, p->line, p->message));
-    }
-  return candidates;
+static int
+listing_emit (void *data, const char *path, const char *label, const char *split)
+{
+  Listing *listing = data;
+  Candidate *c;
+
+  if (g_cancellable_is_cancelled (listing->cancellable))
+    return 1;
+  if (path == NULL)
+    return 0;
+  c = g_new0 (Candidate, 1);
+  c->path = g_strdup (path);
+  c->label = label != NULL && *label != '\0' ? g_strdup (label) : NULL;
+  c->split = split != NULL && *split != '\0' ? g_strdup (split) : NULL;
+  g_ptr_array_add (listing->candidates, c);
+  return 0;
 }
 
 /* ---- phase 2: the workers ------------------------------------------------ */
@@ -344,6 +367,7 @@ chunk_free (Chunk *chunk)
 
 typedef struct {
   const char   *root;
+  const CuratorPathRoot *checked_root;
   gboolean      reread;
   GAsyncQueue  *done;
   GCancellable *cancellable;
@@ -374,6 +398,24 @@ item_run (Item       *item,
       return;
     }
   abs = g_build_filename (pool->root, c->path, NULL);
+
+  /* A symbolic link an importer listed may lead out of the root (the walk
+   * lists such pictures so they are recorded): checked here, on the
+   * workers, and only for links, so a plain file costs one lstat. */
+  if (g_lstat (abs, &st) == 0 && S_ISLNK (st.st_mode))
+    {
+      g_autoptr(GError) link_error = NULL;
+      g_autofree char *resolved = curator_path_root_resolve_native (pool->checked_root, c->path,
+                                                                    &link_error);
+
+      if (resolved == NULL)
+        {
+          /* Only this worker touches the candidate until its chunk is done. */
+          c->problem = g_strdup (link_error->message);
+          item->state = ITEM_PROBLEM;
+          return;
+        }
+    }
 
   /* A corrupt file with the same size and mtime stays corrupt without being
    * read again. */
@@ -700,6 +742,7 @@ curator_index_run (CuratorDb                  *db,
                    GError                    **error)
 {
   g_autofree char *root = NULL;
+  g_autoptr(CuratorPathRoot) checked_root = NULL;
   g_autoptr(GPtrArray) candidates = NULL;
   g_autoptr(GPtrArray) known_list = NULL;
   g_autoptr(GHashTable) known = NULL;
@@ -734,29 +777,21 @@ curator_index_run (CuratorDb                  *db,
       return FALSE;
     }
 
-  /* Phase 1. */
-  if (options->manifest != NULL)
-    {
-      candidates = list_from_manifest (root, options->manifest, report->problems, error);
-      if (candidates == NULL)
-        return FALSE;
-    }
-  else
-    {
-      g_autoptr(CuratorPathRoot) checked_root = curator_path_root_new (root, error);
-      Walk walk = { root, checked_root, g_ptr_array_new_with_free_func (candidate_free),
-                    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
-                    report->problems, cancellable };
+  /* Phase 1, through the registry as any importer. */
+  checked_root = curator_path_root_new (root, error);
+  if (checked_root == NULL)
+    return FALSE;
+  {
+    g_autofree char *spec = options->manifest != NULL ? g_strconcat ("csv:", options->manifest, NULL)
+                                                      : g_strdup ("imagefolder");
+    Listing listing = { g_ptr_array_new_with_free_func (candidate_free), cancellable };
 
-      if (checked_root == NULL)
-        return FALSE;
-      candidates = walk.candidates;
-      ok = walk_folder (&walk, "", 0, NULL, NULL, error);
-      g_hash_table_unref (walk.visited);
-      if (!ok)
-        return FALSE;
-      ok = FALSE;
-    }
+    candidates = listing.candidates;
+    if (!curator_plugin_import_each (NULL, spec, root, listing_emit, &listing, report->problems, error))
+      return FALSE;
+    if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      return FALSE;
+  }
   g_ptr_array_sort (candidates, candidate_compare);
   report->n_files = candidates->len;
 
@@ -783,7 +818,7 @@ curator_index_run (CuratorDb                  *db,
   writer = (Writer) { db, report, class_ids, known_pixels, thumbs, FALSE, 0, 0 };
 
   done = g_async_queue_new ();
-  pool = (Pool) { root, options->reread, done, cancellable };
+  pool = (Pool) { root, checked_root, options->reread, done, cancellable };
   n_threads = options->n_threads > 0 ? options->n_threads : (int) g_get_num_processors ();
   thread_pool = g_thread_pool_new (chunk_run, &pool, n_threads, FALSE, NULL);
   n_chunks = (candidates->len + CHUNK_SIZE - 1) / CHUNK_SIZE;

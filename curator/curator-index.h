@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "curator-db.h"
+#include "curator-plugin.h"
 #include "curator-progress.h"
 
 G_BEGIN_DECLS
@@ -53,5 +54,17 @@ gboolean curator_index_run (CuratorDb                  *db,
                             CuratorProgressFunc         progress,
                             gpointer                    progress_data,
                             GError                    **error);
+
+/* The walk of class folders described above, as the built-in "imagefolder"
+ * importer runs it (curator-builtin-import.c): every candidate of
+ * @ctx->root goes to @emit in folder order, problems to @ctx->warn. A
+ * picture that is a symbolic link out of the root is listed all the same:
+ * curator_index_run checks links again and records it as unreadable. TRUE
+ * also when @emit stopped the walk; errors: IO when the root cannot be read.
+ * Private to the core. */
+gboolean _curator_index_walk (const CuratorPluginContext *ctx,
+                              CuratorImportEmit           emit,
+                              void                       *emit_data,
+                              GError                    **error);
 
 G_END_DECLS

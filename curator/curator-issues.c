@@ -446,6 +446,207 @@ build_reasons (CuratorIssuesResult *r, const CuratorIssuesInput *in, const Curat
     }
 }
 
+/* ---- how far to trust the label flags (formula in the header) ------------------- */
+
+void
+curator_issues_trust_estimate (const double       *p_label,
+                               const double       *p_top,
+                               const gboolean     *flagged,
+                               gsize               n,
+                               guint               k,
+                               CuratorIssuesTrust *t)
+{
+  gsize n_agree = 0;
+  double top_sum = 0, right_sum = 0, eps, denominator;
+
+  g_return_if_fail (t != NULL && k >= 2);
+  g_return_if_fail (n == 0 || (p_label != NULL && p_top != NULL && flagged != NULL));
+
+  memset (t, 0, sizeof *t);
+  t->n_classes = k;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (isnan (p_label[i]))
+        continue;
+      t->n_labelled++;
+      top_sum += p_top[i];
+      /* The given label is the most probable class (ties count for it, as
+       * confident learning never flags those). */
+      n_agree += p_label[i] >= p_top[i];
+    }
+  if (t->n_labelled == 0)
+    {
+      t->accuracy = t->confidence = t->noise_rate = t->precision = NAN;
+      t->weak = TRUE;
+      return;
+    }
+  t->accuracy = (double) n_agree / (double) t->n_labelled;
+  t->confidence = top_sum / (double) t->n_labelled;
+  denominator = t->confidence - (1.0 - t->confidence) / (k - 1);
+  t->noise_rate = denominator > 0 ? CLAMP ((t->confidence - t->accuracy) / denominator, 0.0, 0.9) : 0.9;
+  eps = t->noise_rate / (k - 1);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double p, p_true, right;
+
+      if (isnan (p_label[i]) || !flagged[i])
+        continue;
+      t->n_flagged++;
+      p = p_label[i];
+      p_true = MAX (0.0, (p - eps) / (1.0 - k * eps));
+      right = p > 0 ? MIN (1.0, (1.0 - t->noise_rate) * p_true / p) : 0.0;
+      right_sum += right;
+    }
+  t->precision = t->n_flagged > 0 ? 1.0 - right_sum / (double) t->n_flagged : NAN;
+  t->weak = (t->n_flagged > 0 && t->precision < CURATOR_ISSUES_TRUST_MIN_PRECISION) ||
+            t->confidence < CURATOR_ISSUES_TRUST_MIN_CONFIDENCE ||
+            t->n_labelled < (gsize) CURATOR_ISSUES_TRUST_MIN_PER_CLASS * k;
+}
+
+char *
+curator_issues_trust_describe (const CuratorIssuesTrust *t)
+{
+  GString *s = g_string_new (NULL);
+
+  g_return_val_if_fail (t != NULL, NULL);
+
+  if (t->n_labelled == 0)
+    return g_string_free (s, FALSE);
+  if (t->n_flagged > 0)
+    g_string_append_printf (s, "Estimated precision of the %" G_GSIZE_FORMAT " label flag%s: %.0f%% "
+                            "(about %.0f of them truly mislabelled)", t->n_flagged,
+                            t->n_flagged == 1 ? "" : "s", 100.0 * t->precision,
+                            t->precision * (double) t->n_flagged);
+  else
+    g_string_append (s, "No label flags");
+  g_string_append_printf (s, "; the model agrees with %.0f%% of the given labels and claims %.0f%% "
+                          "accuracy, which suggests about %.0f%% of the labels are wrong",
+                          100.0 * t->accuracy, 100.0 * t->confidence, 100.0 * t->noise_rate);
+  if (t->weak)
+    {
+      g_string_append (s, ".\nWarning: the model is too weak to vouch for these flags (");
+      if (t->n_labelled < (gsize) CURATOR_ISSUES_TRUST_MIN_PER_CLASS * t->n_classes)
+        g_string_append_printf (s, "only %" G_GSIZE_FORMAT " labelled samples for %u classes",
+                                t->n_labelled, t->n_classes);
+      else if (t->confidence < CURATOR_ISSUES_TRUST_MIN_CONFIDENCE)
+        g_string_append_printf (s, "it expects to be right only %.0f%% of the time",
+                                100.0 * t->confidence);
+      else
+        g_string_append (s, "fewer than half of the flags are likely real errors: most look like "
+                         "the model's own confusions");
+      g_string_append (s, "); check a sample of them by hand before accepting any in bulk");
+    }
+  g_string_append_c (s, '.');
+  return g_string_free (s, FALSE);
+}
+
+static char *
+trust_key (gint64 run_id)
+{
+  return g_strdup_printf ("issues-trust:%" G_GINT64_FORMAT, run_id);
+}
+
+static gboolean
+trust_store (CuratorDb *db, gint64 run_id, const CuratorIssuesTrust *t, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *key = trust_key (run_id);
+  g_autofree char *text = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  gsize len = 0;
+
+  g_key_file_set_uint64 (kf, "trust", "labelled", t->n_labelled);
+  g_key_file_set_uint64 (kf, "trust", "flagged", t->n_flagged);
+  g_key_file_set_integer (kf, "trust", "classes", (int) t->n_classes);
+  g_key_file_set_double (kf, "trust", "accuracy", t->accuracy);
+  g_key_file_set_double (kf, "trust", "confidence", t->confidence);
+  g_key_file_set_double (kf, "trust", "noise_rate", t->noise_rate);
+  g_key_file_set_double (kf, "trust", "precision", t->precision);
+  g_key_file_set_boolean (kf, "trust", "weak", t->weak);
+  text = g_key_file_to_data (kf, &len, NULL);
+  blob = g_bytes_new_take (g_steal_pointer (&text), len);
+  return curator_db_put_model (db, key, blob, error);
+}
+
+gboolean
+curator_issues_trust_load (CuratorDb          *db,
+                           gint64              run_id,
+                           CuratorIssuesTrust *t,
+                           GError            **error)
+{
+  g_autofree char *key = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  gsize len = 0;
+  const char *data;
+
+  g_return_val_if_fail (db != NULL && t != NULL, FALSE);
+
+  key = trust_key (run_id);
+  blob = curator_db_get_model (db, key, NULL, error);
+  if (blob == NULL)
+    {
+      if (error == NULL || *error == NULL)
+        g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND,
+                     "Run %" G_GINT64_FORMAT " has no trust estimate", run_id);
+      return FALSE;
+    }
+  data = g_bytes_get_data (blob, &len);
+  memset (t, 0, sizeof *t);
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local_error))
+    goto bad;
+  t->n_labelled = g_key_file_get_uint64 (kf, "trust", "labelled", &local_error);
+  if (local_error == NULL)
+    t->n_flagged = g_key_file_get_uint64 (kf, "trust", "flagged", &local_error);
+  if (local_error == NULL)
+    t->n_classes = (guint) g_key_file_get_integer (kf, "trust", "classes", &local_error);
+  if (local_error == NULL)
+    t->accuracy = g_key_file_get_double (kf, "trust", "accuracy", &local_error);
+  if (local_error == NULL)
+    t->confidence = g_key_file_get_double (kf, "trust", "confidence", &local_error);
+  if (local_error == NULL)
+    t->noise_rate = g_key_file_get_double (kf, "trust", "noise_rate", &local_error);
+  if (local_error == NULL)
+    t->precision = g_key_file_get_double (kf, "trust", "precision", &local_error);
+  if (local_error == NULL)
+    t->weak = g_key_file_get_boolean (kf, "trust", "weak", &local_error);
+  if (local_error == NULL)
+    return TRUE;
+bad:
+  g_set_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID,
+               "Run %" G_GINT64_FORMAT "'s trust estimate is unreadable: %s", run_id, local_error->message);
+  return FALSE;
+}
+
+void
+curator_issues_trust_from_scores (CuratorDbScore *const *scores,
+                                  gsize                  n,
+                                  guint                  k,
+                                  CuratorIssuesTrust    *t)
+{
+  g_autofree double *p_label = g_new (double, MAX (n, 1));
+  g_autofree double *p_top = g_new (double, MAX (n, 1));
+  g_autofree gboolean *flagged = g_new (gboolean, MAX (n, 1));
+
+  g_return_if_fail (scores != NULL || n == 0);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const CuratorDbScore *s = scores[i];
+      double top = 0;
+
+      for (int c = 0; c < s->n_probs; c++)
+        top = MAX (top, (double) s->probs[c]);
+      /* p_label was stored as a float's value: compare like with like. */
+      p_label[i] = (s->issues & CURATOR_ISSUE_UNLABELLED) || s->n_probs == 0 ? NAN : s->p_label;
+      p_top[i] = top;
+      flagged[i] = (s->issues & CURATOR_ISSUE_LABEL) != 0;
+    }
+  curator_issues_trust_estimate (p_label, p_top, flagged, n, k, t);
+}
+
 /* ---- the analysis ---------------------------------------------------------------- */
 
 CuratorIssuesResult *
@@ -516,6 +717,7 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
       for (guint c = 0; c < k; c++)
         r->classes[c].mean_label_quality = r->classes[c].ratio_to_largest =
           r->classes[c].ratio_to_median = NAN;
+      curator_issues_trust_estimate (NULL, NULL, NULL, 0, k, &r->trust);
       return g_steal_pointer (&r);
     }
 
@@ -523,8 +725,17 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
     curator_quality_measure (in->samples, n, &o->quality, r->quality, quality_flags,
                              &r->quality_context);
 
-  /* Neighbours. */
-  if (in->features != NULL && o->knn_k > 0 && n > 1)
+  /* Neighbours: the caller's graph, or projected and built here. */
+  if (in->knn != NULL && in->features != NULL && o->knn_k > 0 && n > 1)
+    {
+      g_return_val_if_fail (in->knn->n_samples == n && in->knn->k == MIN (o->knn_k, n - 1), NULL);
+      r->knn = g_new0 (CuratorKnn, 1);
+      r->knn->n_samples = n;
+      r->knn->k = in->knn->k;
+      r->knn->neighbours = g_memdup2 (in->knn->neighbours, sizeof (guint32) * MAX (n * in->knn->k, 1));
+      r->knn->similarities = g_memdup2 (in->knn->similarities, sizeof (float) * MAX (n * in->knn->k, 1));
+    }
+  else if (in->features != NULL && o->knn_k > 0 && n > 1)
     {
       g_autofree float *projected = NULL;
       gsize dims = MIN ((gsize) MAX (o->project_dims, 1u), in->n_dims);
@@ -548,9 +759,9 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
       if (r->knn == NULL)
         return NULL;
       r->seconds_knn = seconds_since (t);
-      votes = g_new (double, n * k);
-      n_voters = g_new (guint, n);
-      curator_knn_label_votes (r->knn, in->labels, k, votes, n_voters);
+    }
+  if (r->knn != NULL)
+    {
       r->outlier_threshold = curator_knn_outlier_scores (r->knn, o->outlier_iqr, r->outlier_score);
       r->near_duplicate_pairs = curator_knn_near_duplicates (r->knn, o->near_duplicate_ratio,
                                                              &r->near_duplicate_distance);
@@ -585,6 +796,14 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+
+  /* The neighbours' vote, without the votes of a sample's own duplicates. */
+  if (r->knn != NULL)
+    {
+      votes = g_new (double, n * k);
+      n_voters = g_new (guint, n);
+      curator_knn_label_votes (r->knn, in->labels, r->duplicate_group, k, votes, n_voters);
+    }
 
   /* p_mix, and confident learning on it. */
   probs = g_new (double, MAX (n * k, 1));
@@ -662,6 +881,24 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
           r->issues[i] |= quality_bits[c];
     }
   r->n_cl_issues = r->cl->n_issues;
+
+  {
+    /* From the classifier's probabilities, not p_mix: the estimate reads
+     * them as calibrated, which the neighbours' vote is not. */
+    g_autofree double *p_label = g_new (double, n);
+    g_autofree double *p_top = g_new (double, n);
+    g_autofree gboolean *flagged = g_new (gboolean, n);
+
+    for (gsize i = 0; i < n; i++)
+      {
+        const double *p = probs + i * k;
+
+        p_top[i] = p[argmax_row (p, k)];
+        p_label[i] = in->labels[i] >= 0 ? p[in->labels[i]] : NAN;
+        flagged[i] = (r->issues[i] & CURATOR_ISSUE_LABEL) != 0;
+      }
+    curator_issues_trust_estimate (p_label, p_top, flagged, n, k, &r->trust);
+  }
 
   resolve_conflicts (r, in);
   class_figures (r, in, o->minority_ratio);
@@ -745,7 +982,8 @@ curator_issues_store (CuratorDb                 *db,
         }
       g_ptr_array_add (rows, row);
     }
-  if (!curator_db_put_run_classes (db, run_id, (CuratorDbRunClass **) rows->pdata, rows->len, error))
+  if (!curator_db_put_run_classes (db, run_id, (CuratorDbRunClass **) rows->pdata, rows->len, error) ||
+      !trust_store (db, run_id, &r->trust, error))
     {
       curator_db_rollback (db);
       return FALSE;

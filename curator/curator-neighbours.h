@@ -81,10 +81,15 @@ CuratorKnn *curator_knn_new (const float   *x,
  * neighbour weighing max (similarity, 0) (the weights of a row sum to 1; if
  * all are 0, labelled neighbours count equally). Neighbours with a negative
  * label do not vote, and a sample never votes on itself (it is not its own
- * neighbour). A row without any labelled neighbour is all zero and
- * n_voters[i] (nullable) is 0. */
+ * neighbour). With @groups (nullable, [n_samples], 0 = none), a neighbour
+ * in the sample's own duplicate group does not vote either: a copy carries
+ * the same labelling decision, not a second opinion (on a set where every
+ * picture is stored five times, the copies' votes alone kept every wrong
+ * label above the flagging gate). A row without any labelled neighbour is
+ * all zero and n_voters[i] (nullable) is 0. */
 void curator_knn_label_votes (const CuratorKnn *knn,
                               const gint       *labels,
+                              const guint      *groups,
                               guint             n_classes,
                               double           *votes,
                               guint            *n_voters);

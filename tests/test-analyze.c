@@ -115,6 +115,7 @@ small_options (CuratorAnalyzeOptions *o)
   o->patch.n_train_patches = 8000;
   o->patch.kmeans_iterations = 5;
   o->classifier.n_folds = 4;
+  o->classifier.draws_min = 0;  /* the stated epochs, not the small-set floor: quick */
   o->issues.knn_k = 5;
 }
 

@@ -96,6 +96,7 @@ quick_params (CuratorClassifierParams *params)
   curator_classifier_params_init_default (params);
   params->model = CURATOR_MODEL_LOGREG;
   params->epochs = 15;
+  params->draws_min = 0;
   params->batch_size = 32;
   params->learning_rate = 0.01;
   params->l2 = 1e-3;
@@ -108,7 +109,7 @@ run_ok (const CuratorClassifierParams *params, const Blobs *b, const float *x_fl
 {
   g_autoptr(GError) error = NULL;
   float *probs = g_new (float, b->n * (gsize) b->k);
-  gboolean ok = curator_classifier_cross_val_predict (params, b->x, x_flip, labels, weights,
+  gboolean ok = curator_classifier_cross_val_predict (params, b->x, x_flip, labels, weights, NULL,
                                                       b->n, b->d, b->k, probs, report, NULL,
                                                       NULL, NULL, &error);
   g_assert_no_error (error);
@@ -416,7 +417,7 @@ test_cancel (void)
   params.epochs = 1000; /* would take long if the cancel were ignored */
   params.batch_size = 8;
   params.n_threads = 1; /* with more, each running model may report its epoch */
-  gboolean ok = curator_classifier_cross_val_predict (&params, b->x, b->x_flip, b->labels, NULL,
+  gboolean ok = curator_classifier_cross_val_predict (&params, b->x, b->x_flip, b->labels, NULL, NULL,
                                                       b->n, b->d, b->k, probs, NULL, cancellable,
                                                       cancel_on_first_progress, &state, &error);
   g_assert_false (ok);
@@ -427,7 +428,7 @@ test_cancel (void)
   /* Cancelled before it starts: nothing runs. */
   g_clear_error (&error);
   state.n_calls = 0;
-  ok = curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, b->n, b->d,
+  ok = curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, NULL, b->n, b->d,
                                              b->k, probs, NULL, cancellable,
                                              cancel_on_first_progress, &state, &error);
   g_assert_false (ok);
@@ -440,7 +441,7 @@ test_cancel (void)
   state.n_calls = 0;
   state.last_fraction = 0.0;
   params.n_threads = 2;
-  ok = curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, b->n, b->d,
+  ok = curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, NULL, b->n, b->d,
                                              b->k, probs, NULL, cancellable,
                                              cancel_on_first_progress, &state, &error);
   g_assert_false (ok);
@@ -459,7 +460,7 @@ test_too_few_labels (void)
   g_autofree float *probs = g_new (float, b->n * (gsize) b->k);
 
   quick_params (&params);
-  g_assert_false (curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL,
+  g_assert_false (curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, NULL,
                                                         b->n, b->d, b->k, probs, NULL, NULL,
                                                         NULL, NULL, &error));
   g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
@@ -467,7 +468,7 @@ test_too_few_labels (void)
   g_clear_error (&error);
   b->x[5] = NAN;
   params.n_folds = 2;
-  g_assert_false (curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL,
+  g_assert_false (curator_classifier_cross_val_predict (&params, b->x, NULL, b->labels, NULL, NULL,
                                                         b->n, b->d, b->k, probs, NULL, NULL,
                                                         NULL, NULL, &error));
   g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_INVALID);
@@ -524,6 +525,100 @@ test_model_names (void)
   g_assert_false (curator_model_kind_from_string ("svm", &kind));
 }
 
+static float *
+run_grouped (const CuratorClassifierParams *params, const Blobs *b, const guint32 *groups)
+{
+  g_autoptr(GError) error = NULL;
+  float *probs = g_new (float, b->n * (gsize) b->k);
+  gboolean ok = curator_classifier_cross_val_predict (params, b->x, NULL, b->labels, NULL, groups,
+                                                      b->n, b->d, b->k, probs, NULL, NULL,
+                                                      NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  return probs;
+}
+
+/* Pure noise with random labels, every picture stored twice. A model that
+ * trained on one copy recalls its label for the other (more dimensions than
+ * samples: it can memorise), so without groups the "out-of-sample" accuracy
+ * is far above chance; with the copies grouped into one fold it is chance,
+ * as it must be when features carry no information. Singleton groups are
+ * exactly the per-sample folds. */
+static void
+test_copies_share_a_fold (void)
+{
+  const gsize unique = 150, d = 400;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(Blobs) b = g_new0 (Blobs, 1);
+  g_autofree guint32 *groups = g_new (guint32, 2 * unique);
+  g_autofree guint32 *singletons = g_new (guint32, 2 * unique);
+  CuratorClassifierParams params;
+
+  b->n = 2 * unique;
+  b->d = d;
+  b->k = 2;
+  b->x = g_new (float, b->n * d);
+  b->labels = g_new (int, b->n);
+  for (gsize i = 0; i < unique; i++)
+    {
+      b->labels[i] = b->labels[i + unique] = g_rand_boolean (rand) ? 1 : 0;
+      for (gsize j = 0; j < d; j++)
+        b->x[i * d + j] = b->x[(i + unique) * d + j] = (float) gauss (rand);
+      groups[i] = groups[i + unique] = (guint32) (1000 + 7 * i);
+    }
+  for (gsize i = 0; i < b->n; i++)
+    singletons[i] = (guint32) (b->n - i);
+
+  quick_params (&params);
+  params.epochs = 40;
+  g_autofree float *leaky = run_grouped (&params, b, NULL);
+  g_autofree float *grouped = run_grouped (&params, b, groups);
+  g_autofree float *single = run_grouped (&params, b, singletons);
+  double acc_leaky = curator_classifier_accuracy (leaky, b->labels, b->n, b->k);
+  double acc_grouped = curator_classifier_accuracy (grouped, b->labels, b->n, b->k);
+
+  g_test_message ("accuracy on copies: per-sample folds %.3f, grouped %.3f", acc_leaky, acc_grouped);
+  g_assert_cmpfloat (acc_leaky, >, 0.85);
+  g_assert_cmpfloat (acc_grouped, <, 0.65);
+  g_assert_cmpmem (single, sizeof (float) * b->n * 2, leaky, sizeof (float) * b->n * 2);
+}
+
+/* A draws cap is the same as asking for the number of passes it allows. */
+static void
+test_draws_cap (void)
+{
+  const gsize per_class[3] = { 100, 100, 100 };
+  g_autoptr(Blobs) b = blobs_new (3, per_class, 8, 1.0, 5);
+  CuratorClassifierParams capped, fixed;
+
+  quick_params (&capped);
+  capped.epochs = 15;
+  capped.draws_cap = 3 * 240;   /* 5 folds: 240 training rows, so 3 passes */
+  capped.draws_min = 0;
+  fixed = capped;
+  fixed.epochs = 3;
+  fixed.draws_cap = 0;
+  fixed.draws_min = 0;
+  g_autofree float *a = run_ok (&capped, b, NULL, b->labels, NULL, NULL);
+  g_autofree float *c = run_ok (&fixed, b, NULL, b->labels, NULL, NULL);
+  CuratorClassifierParams uncapped = capped;
+  uncapped.draws_cap = 0;
+  g_autofree float *full = run_ok (&uncapped, b, NULL, b->labels, NULL, NULL);
+
+  g_assert_cmpmem (a, sizeof (float) * b->n * 3, c, sizeof (float) * b->n * 3);
+  g_assert_true (memcmp (a, full, sizeof (float) * b->n * 3) != 0);
+
+  /* And a floor is the same as asking for the passes it needs: 240 rows x 2
+   * passes are under 1,000 draws, so 5 passes (rounded up). */
+  CuratorClassifierParams floored = fixed, five = fixed;
+  floored.epochs = 2;
+  floored.draws_min = 1000;
+  five.epochs = 5;
+  g_autofree float *f = run_ok (&floored, b, NULL, b->labels, NULL, NULL);
+  g_autofree float *g = run_ok (&five, b, NULL, b->labels, NULL, NULL);
+  g_assert_cmpmem (f, sizeof (float) * b->n * 3, g, sizeof (float) * b->n * 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -540,6 +635,8 @@ main (int argc, char **argv)
   g_test_add_func ("/classifier/too-few-labels", test_too_few_labels);
   g_test_add_func ("/classifier/metrics", test_metrics);
   g_test_add_func ("/classifier/model-names", test_model_names);
+  g_test_add_func ("/classifier/copies-share-a-fold", test_copies_share_a_fold);
+  g_test_add_func ("/classifier/draws-cap", test_draws_cap);
 
   return g_test_run ();
 }

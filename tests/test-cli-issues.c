@@ -1,5 +1,5 @@
-/* test-cli-issues.c: `curator issues`, `curator accept` and `curator eval`
- * end to end on a generated tree.
+/* test-cli-issues.c: `curator issues`, `curator accept`, `curator eval` and
+ * `curator report` end to end on a generated tree.
  *
  * The run is made here (through the project API and curator_issues_analyze
  * on chosen probabilities) rather than by `curator analyze`, so that which
@@ -8,7 +8,10 @@
  * ACCEPT decisions in one go and leaves samples a person decided alone
  * (unless named), and does nothing twice; eval scores the run's flags
  * against a truth file, judging each sample by the label it had when the
- * run started; bad kinds and missing runs give the documented exit codes. */
+ * run started, and prints the estimated precision next to the measured one;
+ * report gives the noise matrix, per-class figures, the trust statement and
+ * the decisions, within 80 columns; bad kinds and missing runs give the
+ * documented exit codes. */
 #include "curator-config.h"
 
 #include <math.h>
@@ -337,8 +340,96 @@ test_eval (Fixture *f, gconstpointer data)
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run (f, &out, "eval", "--truth", truth, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "precision 1.000, recall 0.667, F1 0.800"));
+  g_assert_nonnull (strstr (out, "(measured 1.000); the run warned that its model is too weak"));
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run (f, &out, "eval", NULL), ==, 2);
+}
+
+static void
+test_report (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) keep = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, f->second_id);
+  JsonObject *o, *trust;
+  JsonArray *matrix, *per_class;
+  g_auto(GStrv) lines = NULL;
+  double dog_off_diagonal = 0, dog_sum = 0;
+
+  o = run_json (f, &keep, "report", NULL);
+  g_assert_cmpint (json_object_get_int_member (o, "run"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "samples"), ==, 30);
+  g_assert_cmpint (json_object_get_int_member (o, "labelled"), ==, 30);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (o, "counts"), "label"), ==, 2);
+
+  /* The noise matrix: rows are the given classes (bird, cat, dog), each
+   * summing to its labelled count; only the dog row, where the two flips
+   * are, has anything off the diagonal. */
+  matrix = json_object_get_array_member (o, "noise_matrix");
+  g_assert_cmpuint (json_array_get_length (matrix), ==, 3);
+  for (guint c = 0; c < 3; c++)
+    {
+      JsonArray *row = json_array_get_array_element (matrix, c);
+      double sum = 0;
+
+      for (guint t = 0; t < 3; t++)
+        {
+          sum += json_array_get_double_element (row, t);
+          if (c == 2 && t != 2)
+            dog_off_diagonal += json_array_get_double_element (row, t);
+          if (c != 2 && t != c)
+            g_assert_cmpfloat (json_array_get_double_element (row, t), ==, 0.0);
+        }
+      if (c == 2)
+        dog_sum = sum;
+      else
+        g_assert_cmpfloat (sum, ==, N_PER_CLASS);
+    }
+  g_assert_cmpfloat (dog_sum, ==, N_PER_CLASS);
+  g_assert_cmpfloat (dog_off_diagonal, >=, 2.0);
+
+  per_class = json_object_get_array_member (o, "per_class");
+  g_assert_cmpuint (json_array_get_length (per_class), ==, 3);
+  {
+    JsonObject *dog = json_array_get_object_element (per_class, 2);
+
+    g_assert_cmpstr (json_object_get_string_member (dog, "class"), ==, "dog");
+    g_assert_cmpint (json_object_get_int_member (dog, "labelled"), ==, N_PER_CLASS);
+    g_assert_cmpint (json_object_get_int_member (dog, "label_issues"), ==, 2);
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (dog, "noise_rate"),
+                                    dog_off_diagonal / N_PER_CLASS, 1e-9);
+    /* The flags' suggestions move one dog to bird and one to cat. */
+    g_assert_cmpfloat (json_object_get_double_member (dog, "estimated"), ==, N_PER_CLASS - 2);
+    g_assert_false (json_object_get_boolean_member (dog, "minority"));
+  }
+
+  /* 30 labelled samples for 3 classes are too few to vouch for anything. */
+  trust = json_object_get_object_member (o, "trust");
+  g_assert_cmpint (json_object_get_int_member (trust, "flagged"), ==, 2);
+  g_assert_true (json_object_get_boolean_member (trust, "weak"));
+  g_assert_nonnull (strstr (json_object_get_string_member (trust, "statement"),
+                            "only 30 labelled samples for 3 classes"));
+  g_assert_cmpfloat (json_object_get_double_member (trust, "agreement"), ==, 28.0 / 30.0);
+
+  /* A decision shows up in the counts. */
+  g_assert_cmpint (run (f, &out, "confirm", id, NULL), ==, 0);
+  o = run_json (f, &after, "report", NULL);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (o, "decisions"), "verified"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (o, "decisions"),
+                                               "label_issues_decided"), ==, 1);
+
+  /* The human form: the table with class names, the warning, and nothing
+   * wider than 80 columns. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, &out, "report", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Rows: given label; columns: estimated true label"));
+  g_assert_nonnull (strstr (out, "  bird   cat   dog\n"));
+  g_assert_nonnull (strstr (out, "Warning: the model is too weak"));
+  g_assert_nonnull (strstr (out, "1 of the run's 2 label issues decided or excluded"));
+  lines = g_strsplit (out, "\n", -1);
+  for (int l = 0; lines[l] != NULL; l++)
+    g_assert_cmpint (g_utf8_strlen (lines[l], -1), <=, 80);
 }
 
 static void
@@ -356,6 +447,10 @@ test_no_run (void)
   g_assert_cmpint (run (&f, &out, "issues", NULL), ==, 3);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run (&f, &out, "accept", "--min-confidence", "0.9", NULL), ==, 3);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (&f, &out, "report", NULL), ==, 3);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (&f, &out, "report", "extra", NULL), ==, 2);
   fixture_tear_down (&f, NULL);
 }
 
@@ -378,6 +473,7 @@ main (int argc, char **argv)
   g_test_add ("/cli-issues/issues", Fixture, NULL, fixture_set_up, test_issues, fixture_tear_down);
   g_test_add ("/cli-issues/accept", Fixture, NULL, fixture_set_up, test_accept, fixture_tear_down);
   g_test_add ("/cli-issues/eval", Fixture, NULL, fixture_set_up, test_eval, fixture_tear_down);
+  g_test_add ("/cli-issues/report", Fixture, NULL, fixture_set_up, test_report, fixture_tear_down);
   g_test_add_func ("/cli-issues/no-run", test_no_run);
   return g_test_run ();
 }

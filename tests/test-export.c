@@ -8,11 +8,15 @@
  * rebalancing numbers; each layout's files and manifests read back against
  * the project; link/symlink/copy/none; an existing OUT; a source file that
  * vanishes mid-way, a read-only target and a full disk leave no OUT and no
- * temporary folder; hostile class names stay inside OUT; two exports are
- * byte-identical. */
+ * temporary folder; temporary folders of killed exports are removed, those
+ * of live ones (locked) kept; an extra exporter writes inside the export and
+ * an unknown one is refused before anything is written; hostile class names
+ * stay inside OUT; two exports are byte-identical. */
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1545,6 +1549,112 @@ test_read_only_and_full (Fixture *f, gconstpointer data)
 }
 
 /* Hostile class names stay inside OUT, and two classes never share a folder. */
+/* A killed export leaves its temporary folder next to OUT; the next export
+ * removes it, but not the folder of an export still writing (its lock is
+ * held, here by the test). */
+static void
+test_stale_temp (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = out_path (f, "out");
+  g_autofree char *stale = out_path (f, ".out.curator-tmp-AAAAAA");
+  g_autofree char *stale_file = g_build_filename (stale, "train", "cat", "x.png", NULL);
+  g_autofree char *live = out_path (f, ".out.curator-tmp-BBBBBB");
+  g_autofree char *live_file = g_build_filename (live, "sources.csv", NULL);
+  g_autofree char *other = out_path (f, ".other.curator-tmp-CCCCCC");
+  g_autoptr(GError) error = NULL;
+  CuratorExportOptions o;
+  CuratorExportReport report = { 0 };
+  int live_fd;
+
+  add_class (f, NULL, "cat", 5);
+  add_class (f, NULL, "dog", 5);
+  index_dataset (f, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (stale_file, 0755), ==, 0);   /* a folder named like a file: any tree */
+  g_assert_cmpint (g_mkdir (live, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (live_file, "split,file\n", -1, NULL));
+  g_assert_cmpint (g_mkdir (other, 0755), ==, 0);
+  live_fd = open (live, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (live_fd, >=, 0);
+  g_assert_cmpint (flock (live_fd, LOCK_EX | LOCK_NB), ==, 0);
+
+  curator_export_options_init (&o, out);
+  g_assert_true (curator_export_run (f->db, &o, &report, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (live_file, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (other, G_FILE_TEST_IS_DIR));            /* another OUT's: not ours */
+  g_assert_cmpuint (report.notes->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (report.notes, 0), ".out.curator-tmp-AAAAAA"));
+  curator_export_report_clear (&report);
+
+  /* Once its writer is gone (the lock released), it is stale too; the
+   * export's own temporary folder never stays behind. */
+  close (live_fd);
+  o.force = TRUE;
+  g_assert_true (curator_export_run (f->db, &o, NULL, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (live, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(GDir) dir = g_dir_open (f->tmp, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (dir)) != NULL)
+      g_assert_false (g_str_has_prefix (name, ".out.curator-tmp-"));
+  }
+  curator_export_options_clear (&o);
+}
+
+/* options.exporter: a second exporter of the registry writes its manifests
+ * inside the export; an unknown one is refused before OUT exists. */
+static void
+test_exporter (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = out_path (f, "out");
+  g_autofree char *labels = g_build_filename (out, "labels.csv", NULL);
+  g_autofree char *sources = g_build_filename (out, "sources.csv", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CuratorExportPlan) plan = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  CuratorExportOptions o;
+
+  add_class (f, NULL, "cat", 5);
+  add_class (f, NULL, "dog", 5);
+  index_dataset (f, NULL);
+
+  curator_export_options_init (&o, out);
+  o.exporter = g_strdup ("no-such-exporter");
+  g_assert_false (curator_export_run (f->db, &o, NULL, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "no-such-exporter"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  /* The csv layout's manifest over an imagefolder export. */
+  g_free (o.exporter);
+  o.exporter = g_strdup ("csv");
+  plan = export (f, &o);
+  g_assert_true (g_file_test (labels, G_FILE_TEST_IS_REGULAR));
+  rows = read_csv (labels);
+  g_assert_cmpuint (rows->len, ==, plan->entries->len + 1);
+  for (guint i = 1; i < rows->len; i++)
+    {
+      GPtrArray *row = g_ptr_array_index (rows, i);
+      g_autofree char *file = g_build_filename (out, (const char *) g_ptr_array_index (row, 1), NULL);
+
+      g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+    }
+  g_assert_true (g_file_test (sources, G_FILE_TEST_IS_REGULAR));
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *card = read_card (out, parser);
+    JsonObject *options = json_object_get_object_member (card, "options");
+
+    g_assert_cmpstr (json_object_get_string_member (options, "exporter"), ==, "csv");
+  }
+  curator_export_options_clear (&o);
+}
+
 static void
 test_hostile_names (Fixture *f, gconstpointer data)
 {
@@ -1749,6 +1859,8 @@ main (int argc, char **argv)
   ADD ("/export/existing", test_existing);
   ADD ("/export/vanished-source", test_vanished_source);
   ADD ("/export/read-only-and-full", test_read_only_and_full);
+  ADD ("/export/stale-temp", test_stale_temp);
+  ADD ("/export/exporter", test_exporter);
   ADD ("/export/hostile-names", test_hostile_names);
   ADD ("/export/determinism", test_determinism);
   ADD ("/export/cli", test_cli);

@@ -360,6 +360,50 @@ test_deterministic (void)
     g_assert_cmpstr (a->reasons[i], ==, b->reasons[i]);
 }
 
+/* A graph handed in (the previous self-training round's) gives exactly
+ * what building it again gives, with no time spent on it. */
+static void
+test_reuse_graph (void)
+{
+  const gsize sizes[] = { 150, 150, 150 };
+  g_autoptr(Data) d = make_data (sizes, 3, 8);
+  g_autoptr(CuratorIssuesResult) a = NULL;
+  g_autoptr(CuratorIssuesResult) b = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < d->n; i += 37)
+    d->labels[i] = (d->labels[i] + 1) % 3;
+  a = analyze (d, NULL);
+  {
+    CuratorIssuesInput in = {
+      d->n, d->k, d->names, d->probs, d->labels, d->features, DIMS, d->verified, d->reference,
+      (CuratorDbSample *const *) d->samples->pdata, a->knn,
+    };
+
+    /* Different probabilities, as in a later round: the graph is reused,
+     * the rest follows the new probabilities. */
+    d->probs[0] = 0.96f;
+    d->probs[1] = 0.02f;
+    d->probs[2] = 0.02f;
+    b = curator_issues_analyze (&in, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_true (b->knn != a->knn);
+  g_assert_cmpfloat (b->seconds_knn, ==, 0.0);
+  g_assert_cmpfloat (b->seconds_project, ==, 0.0);
+  g_assert_cmpmem (a->knn->neighbours, d->n * 10 * sizeof (guint32), b->knn->neighbours, d->n * 10 * sizeof (guint32));
+  g_assert_cmpfloat (a->outlier_threshold, ==, b->outlier_threshold);
+  g_assert_cmpmem (a->outlier_score, d->n * sizeof (double), b->outlier_score, d->n * sizeof (double));
+  g_assert_cmpmem (a->duplicate_group, d->n * sizeof (guint), b->duplicate_group, d->n * sizeof (guint));
+  /* Sample 0 (a cat labelled dog): the new probabilities are sure it is a
+   * cat. */
+  g_assert_cmpint (d->labels[0], ==, 1);
+  g_assert_true (b->issues[0] & CURATOR_ISSUE_LABEL);
+  g_assert_cmpint (b->suggested[0], ==, 0);
+  for (gsize i = 1; i < d->n; i++)
+    g_assert_cmpuint (a->issues[i] & ~CURATOR_ISSUE_LABEL, ==, b->issues[i] & ~CURATOR_ISSUE_LABEL);
+}
+
 static void
 test_evaluate (void)
 {
@@ -488,6 +532,38 @@ test_store_and_reference (void)
   g_assert_true (curator_db_finish_run (db, run1, "done", NULL, NULL, &error));
   g_assert_no_error (error);
 
+  /* The trust estimate reads back as it was computed, and agrees with the
+   * one computed from the stored scores. */
+  {
+    CuratorIssuesTrust loaded, from_scores;
+    g_autoptr(GPtrArray) scores = curator_db_list_scores (db, run1, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (curator_issues_trust_load (db, run1, &loaded, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (loaded.n_labelled, ==, r->trust.n_labelled);
+    g_assert_cmpuint (loaded.n_flagged, ==, r->n_label_issues);
+    g_assert_cmpfloat (loaded.noise_rate, ==, r->trust.noise_rate);
+    g_assert_cmpint (loaded.weak, ==, r->trust.weak);
+    g_assert_true ((isnan (loaded.precision) && isnan (r->trust.precision)) ||
+                   loaded.precision == r->trust.precision);
+    for (guint i = 0; i < scores->len; i++)
+      {
+        CuratorDbScore *score = g_ptr_array_index (scores, i);
+        gsize pos = 0;
+
+        while (sample_ids[pos] != score->sample_id)
+          pos++;
+        score->p_label = d->probs[pos * 2 + d->labels[pos]];
+      }
+    curator_issues_trust_from_scores ((CuratorDbScore *const *) scores->pdata, scores->len, 2, &from_scores);
+    g_assert_cmpfloat_with_epsilon (from_scores.accuracy, loaded.accuracy, 1e-12);
+    g_assert_cmpfloat_with_epsilon (from_scores.noise_rate, loaded.noise_rate, 1e-12);
+    g_assert_false (curator_issues_trust_load (db, run1 + 100, &loaded, &error));
+    g_assert_error (error, CURATOR_ERROR, CURATOR_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+
   /* Neighbours and class figures read back. */
   nb = curator_db_get_neighbours (db, run1, sample_ids[0], &error);
   g_assert_no_error (error);
@@ -558,6 +634,93 @@ test_store_and_reference (void)
   g_rmdir (dir);
 }
 
+/* The trust estimate, worked by hand (formula in curator-issues.h). */
+static void
+test_trust (void)
+{
+  double p_label[60], p_top[60];
+  gboolean flagged[60];
+  CuratorIssuesTrust t;
+  double a, c, pi, eps, p_true, right;
+  g_autofree char *text = NULL;
+
+  /* 40 samples the model agrees with at 0.8, 20 it gives 0.1 (top 0.8), ten
+   * of those flagged. */
+  for (int i = 0; i < 60; i++)
+    {
+      p_top[i] = 0.8;
+      p_label[i] = i < 40 ? 0.8 : 0.1;
+      flagged[i] = i >= 50;
+    }
+  curator_issues_trust_estimate (p_label, p_top, flagged, 60, 3, &t);
+  a = 40.0 / 60.0;
+  c = 0.8;
+  pi = (c - a) / (c - (1 - c) / 2);
+  eps = pi / 2;
+  p_true = (0.1 - eps) / (1 - 3 * eps);
+  right = (1 - pi) * p_true / 0.1;
+  g_assert_cmpuint (t.n_labelled, ==, 60);
+  g_assert_cmpuint (t.n_flagged, ==, 10);
+  g_assert_cmpfloat_with_epsilon (t.accuracy, a, 1e-12);
+  g_assert_cmpfloat_with_epsilon (t.confidence, c, 1e-12);
+  g_assert_cmpfloat_with_epsilon (t.noise_rate, pi, 1e-12);
+  g_assert_cmpfloat_with_epsilon (t.precision, 1 - right, 1e-12);
+  g_assert_cmpfloat (t.precision, >, 0.9);
+  g_assert_false (t.weak);
+  text = curator_issues_trust_describe (&t);
+  g_assert_nonnull (strstr (text, "Estimated precision of the 10 label flags: 95%"));
+  g_assert_null (strstr (text, "Warning"));
+  g_clear_pointer (&text, g_free);
+
+  /* A model exactly as accurate as it claims (mean top probability
+   * (40 x 0.8 + 20 x 0.4) / 60 = 2/3, the share it agrees with) sees no
+   * noise: its flags are its own confusions, estimated precision 0, and the
+   * warning says so. */
+  for (int i = 40; i < 60; i++)
+    {
+      p_top[i] = 0.4;
+      p_label[i] = 0.05;
+    }
+  curator_issues_trust_estimate (p_label, p_top, flagged, 60, 3, &t);
+  g_assert_cmpfloat (t.confidence, <, t.accuracy + 1e-12);
+  g_assert_cmpfloat (t.noise_rate, ==, 0.0);
+  g_assert_cmpfloat (t.precision, ==, 0.0);
+  g_assert_true (t.weak);
+  text = curator_issues_trust_describe (&t);
+  g_assert_nonnull (strstr (text, "\nWarning: the model is too weak to vouch for these flags (fewer than half"));
+  g_clear_pointer (&text, g_free);
+
+  /* A model that claims to be right less than half the time vouches for
+   * nothing, whatever the estimate. */
+  for (int i = 0; i < 60; i++)
+    {
+      p_top[i] = 0.45;
+      p_label[i] = i < 20 ? 0.45 : 0.01;
+    }
+  curator_issues_trust_estimate (p_label, p_top, flagged, 60, 3, &t);
+  g_assert_cmpfloat (t.precision, >, 0.5);
+  g_assert_true (t.weak);
+  g_clear_pointer (&text, g_free);
+  text = curator_issues_trust_describe (&t);
+  g_assert_nonnull (strstr (text, "it expects to be right only 45% of the time"));
+  g_clear_pointer (&text, g_free);
+
+  /* Too few labelled samples for three classes: weak whatever the numbers;
+   * unlabelled samples (NaN) are left out. */
+  for (int i = 0; i < 60; i++)
+    {
+      p_top[i] = 0.8;
+      p_label[i] = i < 40 ? 0.8 : 0.1;
+    }
+  for (int i = 0; i < 30; i++)
+    p_label[i] = NAN;
+  curator_issues_trust_estimate (p_label, p_top, flagged, 60, 3, &t);
+  g_assert_cmpuint (t.n_labelled, ==, 30);
+  g_assert_true (t.weak);
+  text = curator_issues_trust_describe (&t);
+  g_assert_nonnull (strstr (text, "only 30 labelled samples for 3 classes"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -575,5 +738,7 @@ main (int argc, char **argv)
   g_test_add_func ("/issues/evaluate", test_evaluate);
   g_test_add_func ("/issues/names", test_names);
   g_test_add_func ("/issues/store-and-reference", test_store_and_reference);
+  g_test_add_func ("/issues/trust", test_trust);
+  g_test_add_func ("/issues/reuse-graph", test_reuse_graph);
   return g_test_run ();
 }

@@ -234,7 +234,7 @@ test_label_votes (void)
   double votes[5 * 2];
   guint voters[5];
 
-  curator_knn_label_votes (knn, labels, 2, votes, voters);
+  curator_knn_label_votes (knn, labels, NULL, 2, votes, voters);
   /* Sample 0: neighbours 1 (sim 1, label 1), 2 (unlabelled), 4 (sim .71,
    * unlabelled), 3 (sim 0, label 1): only label 1 votes; itself never. */
   g_assert_cmpuint (voters[0], ==, 2);
@@ -249,6 +249,20 @@ test_label_votes (void)
   g_assert_cmpuint (voters[3], ==, 2);
   g_assert_cmpfloat_with_epsilon (votes[6], 0.5, 1e-12);
   g_assert_cmpfloat_with_epsilon (votes[7], 0.5, 1e-12);
+
+  /* 0 and 1 are copies (one duplicate group): 1 no longer votes on 0, nor
+   * 0 on 1; 4, in no group, hears both. */
+  {
+    const guint groups[] = { 1, 1, 0, 0, 0 };
+
+    curator_knn_label_votes (knn, labels, groups, 2, votes, voters);
+    g_assert_cmpuint (voters[0], ==, 1);
+    g_assert_cmpfloat_with_epsilon (votes[1], 1.0, 1e-12);   /* 3 alone, at weight 0 */
+    g_assert_cmpuint (voters[1], ==, 1);
+    g_assert_cmpfloat_with_epsilon (votes[3], 1.0, 1e-12);
+    g_assert_cmpuint (voters[4], ==, 3);
+    g_assert_cmpfloat_with_epsilon (votes[8], 1.0 / 3.0, 1e-6);
+  }
 }
 
 static void

@@ -697,7 +697,7 @@ main (int argc, char **argv)
            params.calibrate, params.stratify, params.seed);
 
   g_autofree float *probs = g_new (float, dump.n * (gsize) dump.k);
-  if (!curator_classifier_cross_val_predict (&params, dump.x, dump.x_flip, dump.given, NULL, dump.n,
+  if (!curator_classifier_cross_val_predict (&params, dump.x, dump.x_flip, dump.given, NULL, NULL, dump.n,
                                              dump.dim, dump.k, probs, &report, NULL, print_progress,
                                              NULL, &error))
     {

@@ -587,7 +587,7 @@ main (int argc, char **argv)
     {
       g_printerr ("OpenBLAS picked %s kernels on a CPU that runs %s ones: re-executing with "
                   "OPENBLAS_CORETYPE=%s\n", curator_blas_get_corename (), suggestion, suggestion);
-      curator_blas_ensure_fast_kernels (original_argv);
+      curator_blas_ensure_fast_kernels (original_argv, TRUE);
       g_printerr ("re-exec failed, going on\n");
     }
   printf ("OpenBLAS %s kernels, %d cores\n", curator_blas_get_corename (), g_get_num_processors ());
