@@ -101,7 +101,7 @@ curator_issues_options_init_default (CuratorIssuesOptions *o)
   o->phash_radius = CURATOR_PHASH_RADIUS_DEFAULT;
   o->minority_ratio = 0.5;
   o->confirmed_drop = 0.3;
-  o->max_given_probability = 0.07;
+  o->max_given_vs_chance = 0.7;
   curator_quality_thresholds_init_default (&o->quality);
   o->n_threads = 0;
   o->seed = 1;
@@ -844,7 +844,7 @@ curator_issues_analyze (const CuratorIssuesInput   *in,
           r->suggested[i] = best;
           r->suggestion_confidence[i] = mix[best];
         }
-      else if (r->cl->is_issue[i] && mix[label] < o->max_given_probability)
+      else if (r->cl->is_issue[i] && mix[label] < o->max_given_vs_chance / k)
         {
           gboolean trusted = in->verified != NULL && in->verified[i];
 

@@ -29,13 +29,19 @@
  *               noise says are wrong, and that estimate counts the model's
  *               own confusions as noise: on the practice set relabelled to
  *               its true labels it still flags 15% of the (correct) labels.
- *               A flag therefore also needs p_mix[given] < 0.07
- *               (max_given_probability): the evidence gives the label less
- *               than a 7% chance. Calibrated probabilities rarely say that
- *               of a correct label. Measured (10,000 CIFAR-10 images, w =
- *               0.3): on the noisy set F1 0.662 -> 0.668 (precision 0.55 ->
- *               0.79, recall 0.83 -> 0.58), on the clean set flags 15.2% ->
- *               4.5%. The ranking (label quality) is not affected.
+ *               A flag therefore also needs p_mix[given] < 0.7 / k
+ *               (max_given_vs_chance, 0.07 with 10 classes): the evidence
+ *               gives the label less than 70% of a blind guess's chance.
+ *               Calibrated probabilities rarely say that of a correct
+ *               label. Measured (10,000 CIFAR-10 images, w = 0.3): on the
+ *               noisy set F1 0.662 -> 0.668 (precision 0.55 -> 0.79, recall
+ *               0.83 -> 0.58), on the clean set flags 15.2% -> 4.5%. The
+ *               ranking (label quality) is not affected. Relative to chance
+ *               because probabilities calibrated on noisy labels give a wrong
+ *               label about its share of the noise: with 3 classes and 20%
+ *               noise that is 0.1, and a fixed 0.07 let through almost no
+ *               flag (perfect embeddings, tests/test-plugins.c: flag F1 0.26
+ *               with 0.07, 0.86 with no gate).
  *   decisions   labels a person chose or confirmed (verified) are trusted: a
  *               verified sample is flagged as a label issue only if
  *               confident learning flags it *and* the classifier's
@@ -128,7 +134,7 @@ typedef struct {
   int      phash_radius;           /* CURATOR_PHASH_RADIUS_DEFAULT; < 0 = off */
   double   minority_ratio;         /* 0.5: a class under half the median class is a minority */
   double   confirmed_drop;         /* 0.3 */
-  double   max_given_probability;  /* 0.07: see "gate" above; >= 1 turns it off */
+  double   max_given_vs_chance;    /* 0.7: see "gate" above; >= k turns it off */
   CuratorQualityThresholds quality;
   int      n_threads;              /* 0 = one per processor */
   guint64  seed;                   /* for the PCA's random start */
