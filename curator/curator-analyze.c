@@ -26,6 +26,7 @@
 
 #include "curator-analyze.h"
 #include "curator-image.h"
+#include "curator-duplicates.h"
 #include "curator-plugins.h"
 
 #define LOAD_CHUNK 1024
@@ -596,28 +597,23 @@ close_abandoned_runs (CuratorDb *db, GError **error)
 /* Samples with the same decoded pixels share a group, so that the classifier
  * keeps copies in one fold (see curator_classifier_cross_val_predict): a set
  * with a picture stored five times otherwise learns each copy's label from the
- * other four and flags nothing. Ids are first-occurrence indices. */
+ * other four and flags nothing. The groups are curator_duplicate_groups on
+ * the pixel hashes alone. */
 static guint32 *
 copy_groups (GPtrArray *samples)
 {
-  g_autoptr(GHashTable) first = g_hash_table_new (g_str_hash, g_str_equal);
-  guint32 *groups = g_new (guint32, MAX (samples->len, 1));
+  gsize n = samples->len;
+  g_autofree const char **pixel_hashes = g_new (const char *, MAX (n, 1));
+  g_autofree guint *exact = NULL;
+  guint32 *groups = g_new (guint32, MAX (n, 1));
+  guint n_groups = 0;
 
-  for (guint i = 0; i < samples->len; i++)
-    {
-      CuratorDbSample *s = g_ptr_array_index (samples, i);
-      gpointer value;
-
-      if (s->pixel_hash == NULL)
-        groups[i] = i;
-      else if (g_hash_table_lookup_extended (first, s->pixel_hash, NULL, &value))
-        groups[i] = GPOINTER_TO_UINT (value);
-      else
-        {
-          groups[i] = i;
-          g_hash_table_insert (first, s->pixel_hash, GUINT_TO_POINTER (i));
-        }
-    }
+  for (gsize i = 0; i < n; i++)
+    pixel_hashes[i] = ((CuratorDbSample *) g_ptr_array_index (samples, i))->pixel_hash;
+  exact = curator_duplicate_groups (pixel_hashes, NULL, n, -1, NULL, 0, &n_groups);
+  /* A sample in no group is a group of its own, numbered after the others. */
+  for (gsize i = 0; i < n; i++)
+    groups[i] = exact[i] != 0 ? exact[i] : (guint32) (n_groups + 1 + i);
   return groups;
 }
 
