@@ -81,8 +81,9 @@ curator_model_kind_from_string (const char *name, CuratorModelKind *kind)
  * passes of 40,000 rows. draws_min does the opposite for small sets: the
  * long-tail practice set (3,405 samples, 2,724 training rows) got 43 steps
  * from six passes; at 48,000 draws (18 passes) flag F1 0.685 -> 0.711,
- * AUROC 0.930 -> 0.937, accuracy vs truth 0.677 -> 0.712. Cheaper choices cost accuracy: hidden 128 0.661,
- * four epochs 0.658, a 1024-direction projection 0.597. */
+ * AUROC 0.930 -> 0.937, accuracy vs truth 0.677 -> 0.712. Cheaper choices
+ * cost accuracy: hidden 128 0.661, four epochs 0.658, a 1024-direction
+ * projection 0.597. */
 void
 curator_classifier_params_init_default (CuratorClassifierParams *params)
 {
